@@ -1,0 +1,201 @@
+// Package timeline is the case: one SQLite file holding evidence, hosts,
+// sources and events, with the writer that fills it and the queries that
+// read it.
+package timeline
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // registers "sqlite3"; build with -tags sqlite_fts5
+)
+
+// Case is an open case file.
+type Case struct {
+	DB   *sql.DB
+	Path string
+	now  func() time.Time
+}
+
+// Open opens or creates the case at path and brings its schema up to date.
+func Open(path string) (*Case, error) {
+	// synchronous=OFF is safe for a case: it is rebuildable from evidence,
+	// and WAL still keeps it consistent after a crash of this process.
+	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=OFF&_busy_timeout=10000&_foreign_keys=off&cache=private"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("case %s: %w", path, err)
+	}
+	// One connection: a single writer, and PRAGMAs stick.
+	db.SetMaxOpenConns(1)
+	c := &Case{DB: db, Path: path, now: time.Now}
+	if _, err := db.Exec(`PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("case %s: %w", path, err)
+	}
+	if err := c.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("case %s: %w", path, err)
+	}
+	if err := c.recoverCrashed(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("case %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// OpenExisting opens a case that must already exist (read commands should
+// not create empty cases by typo).
+func OpenExisting(path string) (*Case, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("case %s: %w", path, err)
+	}
+	return Open(path)
+}
+
+// Close checkpoints the WAL so the case is a single self-contained file.
+func (c *Case) Close() error {
+	_, _ = c.DB.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	return c.DB.Close()
+}
+
+// SchemaVersion reports how many migrations the case has.
+func (c *Case) SchemaVersion() (int, error) {
+	var v int
+	err := c.DB.QueryRow(`PRAGMA user_version`).Scan(&v)
+	return v, err
+}
+
+func (c *Case) migrate() error {
+	v, err := c.SchemaVersion()
+	if err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this foothold (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := c.DB.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version=%d`, i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// recoverCrashed marks ingests whose process is gone (kill -9, power loss)
+// as interrupted and makes what they committed searchable, so the case is
+// usable and `info` says what is incomplete.
+func (c *Case) recoverCrashed() error {
+	rows, err := c.DB.Query(`SELECT id, pid, first_event FROM evidence WHERE status = 'ingesting'`)
+	if err != nil {
+		return err
+	}
+	type stale struct{ id, first int64 }
+	var dead []stale
+	for rows.Next() {
+		var id, pid, first int64
+		if err := rows.Scan(&id, &pid, &first); err != nil {
+			rows.Close()
+			return err
+		}
+		if !processAlive(int(pid)) {
+			dead = append(dead, stale{id, first})
+		}
+	}
+	rows.Close()
+	for _, d := range dead {
+		if err := c.finishEvidence(d.id, d.first, "interrupted", "ingest did not finish (process ended)"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return true
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// finishEvidence closes an evidence row: counts, status, indexes and the
+// FTS rows for its events.
+func (c *Case) finishEvidence(id, firstEvent int64, status, errText string) error {
+	var n int64
+	if err := c.DB.QueryRow(`SELECT COUNT(*) FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
+		firstEvent, id).Scan(&n); err != nil {
+		return err
+	}
+	if _, err := c.DB.Exec(indexes); err != nil {
+		return fmt.Errorf("indexes: %w", err)
+	}
+	if _, err := c.DB.Exec(`INSERT INTO events_fts(rowid, message, path)
+		SELECT id, message, path FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
+		firstEvent, id); err != nil {
+		return fmt.Errorf("full-text index: %w", err)
+	}
+	_, err := c.DB.Exec(`UPDATE sources SET status = 'interrupted', finished = ? WHERE evidence_id = ? AND status = 'running'`,
+		c.stamp(), id)
+	if err != nil {
+		return err
+	}
+	_, err = c.DB.Exec(`UPDATE evidence SET status = ?, error = ?, events = ?, finished = ?, pid = 0 WHERE id = ?`,
+		status, errText, n, c.stamp(), id)
+	return err
+}
+
+func (c *Case) stamp() string { return c.now().UTC().Format(time.RFC3339) }
+
+// ErrDuplicate says the evidence is already complete in the case.
+var ErrDuplicate = errors.New("evidence already in the case")
+
+// Evidence describes one piece of evidence as ingest found it.
+type Evidence struct {
+	ID       int64
+	Path     string
+	Format   string
+	Size     int64
+	SHA256   string
+	Files    []string
+	Hashes   map[string]string // stored acquisition hashes (md5, sha1)
+	Metadata map[string]string
+	Verified string
+	Host     string // host name; origin says where it came from
+	Origin   string
+	Status   string
+	Error    string
+	Events   int64
+}
+
+// FindEvidence looks evidence up by sha256.
+func (c *Case) FindEvidence(ctx context.Context, sha256 string) (*Evidence, error) {
+	e := &Evidence{SHA256: sha256}
+	err := c.DB.QueryRowContext(ctx, `SELECT e.id, e.path, e.format, e.size, e.status, e.events, COALESCE(h.name, '')
+		FROM evidence e LEFT JOIN hosts h ON h.id = e.host_id WHERE e.sha256 = ?`, sha256).
+		Scan(&e.ID, &e.Path, &e.Format, &e.Size, &e.Status, &e.Events, &e.Host)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return e, err
+}

@@ -1,0 +1,175 @@
+package timeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/foothold/foothold/parsers/event"
+)
+
+func newCase(t *testing.T) *Case {
+	t.Helper()
+	c, err := Open(filepath.Join(t.TempDir(), "case.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// ingestN writes n synthetic events for one evidence and returns the ingest.
+func ingestN(t *testing.T, c *Case, sha string, n int, finish error) *Ingest {
+	t.Helper()
+	in, err := c.BeginIngest(context.Background(), &Evidence{Path: "/ev/" + sha, Format: "raw", Size: 1, SHA256: sha, Host: "WS-" + sha})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vol := in.AddVolume(Volume{Index: 1, Scheme: "mbr", Offset: 1048576, Size: 1 << 20, FS: "ntfs"})
+	src := in.BeginSource(vol, `\$MFT`, "ntfs", event.MFT)
+	for i := 0; i < n; i++ {
+		e := &event.Event{Time: event.FileTime(133_000_000_000_000_000 + int64(i)*7), TimeDesc: "$SI [MACB]", MACB: "MACB",
+			Artifact: event.MFT, Type: "si", Path: fmt.Sprintf(`\Users\alice\file%d.txt`, i),
+			Message: fmt.Sprintf("created file%d.txt", i), Record: int64(i), Offset: int64(i) * 1024}
+		e.Add("entry", i).Add("quote", `a"b\c`+"\x01").Add("t", event.FileTime(133_000_000_000_000_001))
+		if err := src.Emit(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.Done(int64(n), 0, nil)
+	if err := in.Finish(finish); err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestIngestQueryAndDuplicates(t *testing.T) {
+	c := newCase(t)
+	ctx := context.Background()
+	ingestN(t, c, "aa", 5000, nil)
+	ingestN(t, c, "bb", 10, nil)
+
+	n, err := c.Count(ctx, Filter{})
+	if err != nil || n != 5010 {
+		t.Fatalf("count = %d, %v; want 5010", n, err)
+	}
+	// Evidence with the same sha256 is recognised, not duplicated.
+	_, err = c.BeginIngest(ctx, &Evidence{Path: "/other/name", SHA256: "aa"})
+	if !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("second ingest of same sha256: %v, want ErrDuplicate", err)
+	}
+	// Filters: host, time range (100 ns exact), full text.
+	if n, _ := c.Count(ctx, Filter{Hosts: []string{"ws-bb"}}); n != 10 {
+		t.Errorf("host filter: %d, want 10", n)
+	}
+	after := event.FileTime(133_000_000_000_000_000 + 7*100)
+	if n, _ := c.Count(ctx, Filter{Hosts: []string{"WS-aa"}, After: after, Before: after + 7*10}); n != 10 {
+		t.Errorf("time filter: %d, want 10", n)
+	}
+	if n, _ := c.Count(ctx, Filter{Query: "file4999.txt"}); n != 1 {
+		t.Errorf("fts: %d, want 1", n)
+	}
+	var got []Row
+	err = c.Events(ctx, Filter{Query: "file4999.txt"}, func(r *Row) error { got = append(got, *r); return nil })
+	if err != nil || len(got) != 1 {
+		t.Fatalf("events: %v %d", err, len(got))
+	}
+	r := got[0]
+	if r.Time != event.FileTime(133_000_000_000_000_000+4999*7) || r.VolumeOffset != 1048576 || r.ArtifactPath != `\$MFT` || r.Record != 4999 {
+		t.Errorf("row provenance/time wrong: %+v", r)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(r.Fields), &fields); err != nil {
+		t.Fatalf("fields not JSON: %v: %s", err, r.Fields)
+	}
+	if fields["quote"] != "a\"b\\c\x01" || fields["t"] != "2022-06-18T04:26:40.0000001Z" {
+		t.Errorf("fields = %v", fields)
+	}
+	s, err := c.Summarize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Evidence) != 2 || s.Evidence[0].Status != "complete" || s.Evidence[0].Events != 5000 {
+		t.Errorf("summary evidence: %+v", s.Evidence)
+	}
+}
+
+func TestInterruptedIngestIsUsableAndRedone(t *testing.T) {
+	c := newCase(t)
+	ctx := context.Background()
+	ingestN(t, c, "cc", 300, context.Canceled)
+	s, _ := c.Summarize(ctx)
+	if s.Evidence[0].Status != "interrupted" {
+		t.Fatalf("status %q, want interrupted", s.Evidence[0].Status)
+	}
+	// What was written is searchable.
+	if n, _ := c.Count(ctx, Filter{Query: "file299.txt"}); n != 1 {
+		t.Errorf("fts after interrupt: %d", n)
+	}
+	// A second ingest replaces the partial one instead of duplicating it.
+	ingestN(t, c, "cc", 400, nil)
+	if n, _ := c.Count(ctx, Filter{}); n != 400 {
+		t.Errorf("after re-ingest: %d events, want 400", n)
+	}
+	if n, _ := c.Count(ctx, Filter{Query: "file299.txt"}); n != 1 {
+		t.Errorf("fts after re-ingest: %d, want 1 (old rows removed from the index)", n)
+	}
+}
+
+func TestCrashedIngestRecoveredOnOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "case.db")
+	c, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := c.BeginIngest(context.Background(), &Evidence{Path: "/ev", SHA256: "dd", Host: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := in.BeginSource(0, "x", "p", event.MFT)
+	src.Emit(&event.Event{Time: 1, Artifact: event.MFT, Message: "one"})
+	src.flush()
+	close(in.ops)
+	<-in.done
+	// Simulate a dead process: the pid no longer exists.
+	if _, err := c.DB.Exec(`UPDATE evidence SET pid = 999999999`); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, _ := c.Summarize(context.Background())
+	if s.Evidence[0].Status != "interrupted" || s.Events != 1 {
+		t.Errorf("after crash: status %q events %d", s.Evidence[0].Status, s.Events)
+	}
+	if len(s.Errors) != 1 || s.Errors[0].Status != "interrupted" {
+		t.Errorf("running source should be reported interrupted: %+v", s.Errors)
+	}
+}
+
+func TestFileTimeString(t *testing.T) {
+	// Expected strings were computed independently with Python:
+	// datetime(1601,1,1) + timedelta(microseconds=ticks//10), ticks%10 appended.
+	for _, tc := range []struct {
+		ft   event.FileTime
+		want string
+	}{
+		{0, ""},
+		{1, "1601-01-01T00:00:00.0000001Z"},
+		{133_230_096_001_234_567, "2023-03-11T12:00:00.1234567Z"},
+	} {
+		if got := tc.ft.String(); got != tc.want {
+			t.Errorf("%d: %q want %q", tc.ft, got, tc.want)
+		}
+	}
+	ft, err := event.Parse("2023-03-10T18:53:20.1234567Z")
+	if err != nil || ft != 133_229_480_001_234_567 {
+		t.Errorf("parse: %d %v", ft, err)
+	}
+}

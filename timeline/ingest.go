@@ -1,0 +1,486 @@
+package timeline
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/foothold/foothold/parsers/event"
+)
+
+// Ingest writes one piece of evidence into the case. Parsers run in the
+// caller's goroutine and hand rows to a single writer goroutine, so parsing
+// and SQLite work overlap on two cores. Everything that touches the
+// database goes through that goroutine in order, which is why ids for
+// hosts, volumes and sources are allocated here in memory.
+type Ingest struct {
+	c          *Case
+	Evidence   *Evidence
+	hostID     int64
+	firstEvent int64
+
+	mu       sync.Mutex // guards the id counters and host map (Source may be used from several goroutines)
+	nextHost int64
+	nextVol  int64
+	nextSrc  int64
+	hosts    map[string]int64
+
+	ops     chan op
+	done    chan struct{}
+	errMu   sync.Mutex
+	err     error
+	written int64 // events committed or pending in the writer
+}
+
+type op struct {
+	rows []row
+	fn   func(tx *sql.Tx) error
+}
+
+type row struct {
+	ts                        int64
+	tsDesc, macb              string
+	host, source              int64
+	artifact, typ, user, path string
+	message, fields           string
+	record, offset            int64
+}
+
+// BeginIngest registers evidence and starts its writer. Evidence already
+// complete in the case returns ErrDuplicate with the existing row; evidence
+// whose earlier ingest did not finish is cleared and ingested again.
+func (c *Case) BeginIngest(ctx context.Context, e *Evidence) (*Ingest, error) {
+	old, err := c.FindEvidence(ctx, e.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		if old.Status == "complete" {
+			*e = *old
+			return nil, ErrDuplicate
+		}
+		if old.Status == "ingesting" {
+			return nil, fmt.Errorf("evidence %s is being ingested by another process", old.Path)
+		}
+		if err := c.removeEvidence(ctx, old.ID); err != nil {
+			return nil, fmt.Errorf("clearing unfinished ingest of %s: %w", old.Path, err)
+		}
+	}
+	in := &Ingest{c: c, Evidence: e, hosts: map[string]int64{}, ops: make(chan op, 8), done: make(chan struct{})}
+	for _, q := range []struct {
+		sql string
+		dst *int64
+	}{
+		{`SELECT COALESCE(MAX(id), 0) + 1 FROM hosts`, &in.nextHost},
+		{`SELECT COALESCE(MAX(id), 0) + 1 FROM volumes`, &in.nextVol},
+		{`SELECT COALESCE(MAX(id), 0) + 1 FROM sources`, &in.nextSrc},
+		{`SELECT COALESCE(MAX(id), 0) + 1 FROM events`, &in.firstEvent},
+	} {
+		if err := c.DB.QueryRowContext(ctx, q.sql).Scan(q.dst); err != nil {
+			return nil, err
+		}
+	}
+	// The evidence's own host: the name given with --host, or else the name
+	// ingest derived; later parsers (registry) refine it.
+	host := e.Host
+	if host == "" {
+		host = "unknown"
+	}
+	in.hostID = in.nextHost
+	in.nextHost++
+	in.hosts[strings.ToLower(host)] = in.hostID
+	files, _ := json.Marshal(e.Files)
+	meta, _ := json.Marshal(e.Metadata)
+	if e.Metadata == nil {
+		meta = []byte("{}")
+	}
+	tx, err := c.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO hosts(id, name, origin) VALUES (?, ?, ?)`, in.hostID, host, e.Origin); err != nil {
+		return nil, err
+	}
+	res, err := tx.Exec(`INSERT INTO evidence(path, format, size, sha256, files, stored_md5, stored_sha1, verified, metadata,
+		host_id, status, pid, started, first_event) VALUES (?,?,?,?,?,?,?,?,?,?,'ingesting',?,?,?)`,
+		e.Path, e.Format, e.Size, e.SHA256, string(files), e.Hashes["md5"], e.Hashes["sha1"], e.Verified, string(meta),
+		in.hostID, os.Getpid(), c.stamp(), in.firstEvent)
+	if err != nil {
+		return nil, err
+	}
+	if e.ID, err = res.LastInsertId(); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	e.Status = "ingesting"
+	go in.writer()
+	return in, nil
+}
+
+// removeEvidence deletes everything an unfinished ingest left behind.
+func (c *Case) removeEvidence(ctx context.Context, id int64) error {
+	tx, err := c.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var first int64
+	if err := tx.QueryRow(`SELECT first_event FROM evidence WHERE id = ?`, id).Scan(&first); err != nil {
+		return err
+	}
+	// FTS rows exist only for events an earlier finish indexed; 'delete'
+	// needs the old values, which the join supplies.
+	stmts := []string{
+		`INSERT INTO events_fts(events_fts, rowid, message, path)
+			SELECT 'delete', e.id, e.message, e.path FROM events e JOIN events_fts f ON f.rowid = e.id
+			WHERE e.id >= ? AND e.source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
+		`DELETE FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
+	}
+	for _, s := range stmts {
+		if _, err := tx.Exec(s, first, id); err != nil {
+			return err
+		}
+	}
+	for _, s := range []string{
+		`DELETE FROM sources WHERE evidence_id = ?`,
+		`DELETE FROM volumes WHERE evidence_id = ?`,
+		`DELETE FROM hosts WHERE id = (SELECT host_id FROM evidence WHERE id = ?)`,
+		`DELETE FROM evidence WHERE id = ?`,
+	} {
+		if _, err := tx.Exec(s, id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// HostID is the evidence's own host.
+func (in *Ingest) HostID() int64 { return in.hostID }
+
+// Host returns the id of a host by name, creating it (origin "event") when
+// a record names a host other than the one that stored it.
+func (in *Ingest) Host(name string) int64 {
+	key := strings.ToLower(name)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if id, ok := in.hosts[key]; ok {
+		return id
+	}
+	id := in.nextHost
+	in.nextHost++
+	in.hosts[key] = id
+	in.send(op{fn: func(tx *sql.Tx) error {
+		// Reuse a host another evidence already created under this name
+		// only if it came from events too; identity resolution is the
+		// movement package's job, not the writer's.
+		_, err := tx.Exec(`INSERT INTO hosts(id, name, origin) VALUES (?, ?, 'event')`, id, name)
+		return err
+	}})
+	return id
+}
+
+// SetHost updates the evidence host's identity (name, domain, OS, time zone).
+func (in *Ingest) SetHost(name, domain, os, tz, origin string, details map[string]any) {
+	d, _ := json.Marshal(details)
+	if details == nil {
+		d = []byte("{}")
+	}
+	id := in.hostID
+	in.mu.Lock()
+	in.hosts[strings.ToLower(name)] = id
+	in.mu.Unlock()
+	in.send(op{fn: func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE hosts SET name = ?, domain = ?, os = ?, tz = ?, origin = ?, details = ? WHERE id = ?`,
+			name, domain, os, tz, origin, string(d), id)
+		return err
+	}})
+}
+
+// Volume is a partition or bare volume found in the evidence.
+type Volume struct {
+	Index          int
+	Scheme         string
+	Offset, Size   int64
+	Type, Name, FS string
+	Serial, Label  string
+	Skipped        string
+}
+
+// AddVolume records a volume (parsed or skipped, with the reason) and
+// returns its id for sources on it.
+func (in *Ingest) AddVolume(v Volume) int64 {
+	in.mu.Lock()
+	id := in.nextVol
+	in.nextVol++
+	in.mu.Unlock()
+	evid := in.Evidence.ID
+	in.send(op{fn: func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO volumes(id, evidence_id, idx, scheme, offset, size, type, name, fs, serial, label, skipped)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, id, evid, v.Index, v.Scheme, v.Offset, v.Size, v.Type, v.Name, v.FS,
+			v.Serial, v.Label, v.Skipped)
+		return err
+	}})
+	return id
+}
+
+// Source is one artifact being parsed; it is the event.Sink its parser
+// writes to. Not safe for concurrent use; use one Source per goroutine.
+type Source struct {
+	in      *Ingest
+	ID      int64
+	host    int64
+	batch   []row
+	events  int64
+	started time.Time
+}
+
+// BeginSource registers an artifact (path inside the evidence, parser
+// name, artifact name) on a volume (0 for none).
+func (in *Ingest) BeginSource(volumeID int64, path, parser, artifact string) *Source {
+	in.mu.Lock()
+	id := in.nextSrc
+	in.nextSrc++
+	in.mu.Unlock()
+	s := &Source{in: in, ID: id, host: in.hostID, started: time.Now()}
+	evid := in.Evidence.ID
+	var vol any
+	if volumeID > 0 {
+		vol = volumeID
+	}
+	stamp := in.c.stamp()
+	in.send(op{fn: func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO sources(id, evidence_id, volume_id, host_id, path, parser, artifact, status, started)
+			VALUES (?,?,?,?,?,?,?,'running',?)`, id, evid, vol, in.hostID, path, parser, artifact, stamp)
+		return err
+	}})
+	return s
+}
+
+const batchRows = 2048
+
+// Emit implements event.Sink.
+func (s *Source) Emit(e *event.Event) error {
+	if err := s.in.failed(); err != nil {
+		return err
+	}
+	if e.Time == 0 {
+		return nil // an event needs a time; parsers keep unset times in fields
+	}
+	host := s.host
+	if e.Host != "" {
+		host = s.in.Host(e.Host)
+	}
+	s.batch = append(s.batch, row{
+		ts: e.Time.Ticks(), tsDesc: e.TimeDesc, macb: e.MACB, host: host, source: s.ID,
+		artifact: e.Artifact, typ: e.Type, user: e.User, path: e.Path, message: e.Message,
+		fields: string(appendFields(nil, e.Fields)), record: e.Record, offset: e.Offset,
+	})
+	s.events++
+	if len(s.batch) >= batchRows {
+		s.flush()
+	}
+	return nil
+}
+
+func (s *Source) flush() {
+	if len(s.batch) == 0 {
+		return
+	}
+	s.in.send(op{rows: s.batch})
+	s.batch = make([]row, 0, batchRows)
+}
+
+// Events is how many events the source has emitted so far.
+func (s *Source) Events() int64 { return s.events }
+
+// Done closes the source with its record count and the parser's result:
+// nil is ok; an error with records read is partial; otherwise error.
+// Interrupted parsers (context cancelled) are marked interrupted.
+func (s *Source) Done(records, errorsSeen int64, perr error) {
+	s.flush()
+	status := "ok"
+	msg := ""
+	switch {
+	case perr != nil && (errors.Is(perr, context.Canceled) || errors.Is(perr, context.DeadlineExceeded)):
+		status, msg = "interrupted", perr.Error()
+	case perr != nil && (records > 0 || s.events > 0):
+		status, msg = "partial", perr.Error()
+	case perr != nil:
+		status, msg = "error", perr.Error()
+	}
+	if perr != nil && errorsSeen == 0 {
+		errorsSeen = 1
+	}
+	id, events, stamp := s.ID, s.events, s.in.c.stamp()
+	s.in.send(op{fn: func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE sources SET status = ?, records = ?, events = ?, errors = ?, error = ?, finished = ? WHERE id = ?`,
+			status, records, events, errorsSeen, msg, stamp, id)
+		return err
+	}})
+}
+
+// SetVolumeIdentity records what the filesystem says about a volume.
+func (in *Ingest) SetVolumeIdentity(volumeID int64, serial, label string) {
+	in.send(op{fn: func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE volumes SET serial = ?, label = ? WHERE id = ?`, serial, label, volumeID)
+		return err
+	}})
+}
+
+// Finish waits for the writer, then marks the evidence complete, failed or
+// interrupted and builds indexes and the full-text index for its events.
+func (in *Ingest) Finish(ingestErr error) error {
+	close(in.ops)
+	<-in.done
+	status, msg := "complete", ""
+	switch {
+	case ingestErr != nil && (errors.Is(ingestErr, context.Canceled) || errors.Is(ingestErr, context.DeadlineExceeded)):
+		status, msg = "interrupted", "interrupted by the user"
+	case ingestErr != nil:
+		status, msg = "failed", ingestErr.Error()
+	}
+	if err := in.failed(); err != nil {
+		status, msg = "failed", "writing the case: "+err.Error()
+	}
+	if err := in.c.finishEvidence(in.Evidence.ID, in.firstEvent, status, msg); err != nil {
+		return fmt.Errorf("finishing %s: %w", in.Evidence.Path, err)
+	}
+	in.Evidence.Status = status
+	in.Evidence.Error = msg
+	return in.failed()
+}
+
+func (in *Ingest) failed() error {
+	in.errMu.Lock()
+	defer in.errMu.Unlock()
+	return in.err
+}
+
+func (in *Ingest) setErr(err error) {
+	in.errMu.Lock()
+	if in.err == nil {
+		in.err = err
+	}
+	in.errMu.Unlock()
+}
+
+func (in *Ingest) send(o op) {
+	if in.failed() != nil {
+		return
+	}
+	in.ops <- o
+}
+
+// Commit cadence: large transactions are what make SQLite fast, frequent
+// commits are what make Ctrl-C or a crash lose little.
+const (
+	commitRows  = 250_000
+	commitEvery = 2 * time.Second
+)
+
+// multiRows rows per INSERT statement: fewer statement steps per row is
+// most of the speed-up over one-row inserts.
+const multiRows = 64
+
+func (in *Ingest) writer() {
+	defer close(in.done)
+	db := in.c.DB
+	var (
+		tx       *sql.Tx
+		one      *sql.Stmt
+		many     *sql.Stmt
+		pending  int
+		lastSync = time.Now()
+		args     = make([]any, 0, multiRows*14)
+	)
+	begin := func() error {
+		var err error
+		if tx, err = db.Begin(); err != nil {
+			return err
+		}
+		const cols = `INSERT INTO events(ts, ts_desc, macb, host_id, source_id, artifact, type, user, path, message, fields, record, offset) VALUES `
+		const ph = `(?,?,?,?,?,?,?,?,?,?,?,?,?)`
+		if one, err = tx.Prepare(cols + ph); err != nil {
+			return err
+		}
+		many, err = tx.Prepare(cols + strings.TrimSuffix(strings.Repeat(ph+",", multiRows), ","))
+		return err
+	}
+	commit := func() error {
+		if tx == nil {
+			return nil
+		}
+		err := tx.Commit()
+		tx, pending, lastSync = nil, 0, time.Now()
+		return err
+	}
+	fail := func(err error) {
+		in.setErr(err)
+		if tx != nil {
+			tx.Rollback()
+			tx = nil
+		}
+	}
+	for o := range in.ops {
+		if in.failed() != nil {
+			continue // drain so senders never block
+		}
+		if tx == nil {
+			if err := begin(); err != nil {
+				fail(err)
+				continue
+			}
+		}
+		if o.fn != nil {
+			if err := o.fn(tx); err != nil {
+				fail(err)
+			}
+			continue
+		}
+		rows := o.rows
+		for len(rows) >= multiRows {
+			args = args[:0]
+			for i := range rows[:multiRows] {
+				args = rows[i].appendArgs(args)
+			}
+			if _, err := many.Exec(args...); err != nil {
+				fail(err)
+				break
+			}
+			rows = rows[multiRows:]
+		}
+		for i := range rows {
+			if in.failed() != nil {
+				break
+			}
+			if _, err := one.Exec(rows[i].appendArgs(args[:0])...); err != nil {
+				fail(err)
+			}
+		}
+		pending += len(o.rows)
+		if pending >= commitRows || time.Since(lastSync) >= commitEvery {
+			if err := commit(); err != nil {
+				fail(err)
+			}
+		}
+	}
+	if in.failed() == nil {
+		if err := commit(); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func (r *row) appendArgs(a []any) []any {
+	return append(a, r.ts, r.tsDesc, r.macb, r.host, r.source, r.artifact, r.typ, r.user, r.path, r.message,
+		r.fields, r.record, r.offset)
+}

@@ -1,0 +1,166 @@
+package timeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/foothold/foothold/parsers/event"
+)
+
+// Filter selects events. Empty fields select everything.
+type Filter struct {
+	Hosts     []string // host names, case-insensitive
+	Artifacts []string
+	Types     []string
+	After     event.FileTime // inclusive
+	Before    event.FileTime // exclusive
+	Query     string         // full-text over message and path
+	Evidence  int64
+	Limit     int
+}
+
+// Row is one event with its provenance, as queries return it.
+type Row struct {
+	ID           int64
+	Time         event.FileTime
+	TimeDesc     string
+	MACB         string
+	Host         string
+	Artifact     string
+	Type         string
+	User         string
+	Path         string
+	Message      string
+	Fields       string // JSON object
+	Record       int64
+	Offset       int64
+	SourceID     int64
+	EvidenceID   int64
+	Evidence     string
+	VolumeOffset int64
+	ArtifactPath string
+	Parser       string
+}
+
+// FTSQuery turns what a user types into an FTS5 query. Plain words are
+// quoted (so "tool.exe" or "C$" work as they read); a query that already
+// uses FTS5 syntax (quotes, AND/OR/NOT, NEAR, column filters, *) passes
+// through unchanged.
+func FTSQuery(q string) string {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return ""
+	}
+	if strings.ContainsAny(q, `"*:()`) {
+		return q
+	}
+	words := strings.Fields(q)
+	for _, w := range words {
+		switch w {
+		case "AND", "OR", "NOT", "NEAR":
+			return q
+		}
+	}
+	for i, w := range words {
+		words[i] = `"` + w + `"`
+	}
+	return strings.Join(words, " ")
+}
+
+func (f Filter) where() (string, []any) {
+	var conds []string
+	var args []any
+	in := func(col string, vals []string, lower bool) {
+		if len(vals) == 0 {
+			return
+		}
+		ph := strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")
+		if lower {
+			conds = append(conds, fmt.Sprintf("lower(%s) IN (%s)", col, ph))
+		} else {
+			conds = append(conds, fmt.Sprintf("%s IN (%s)", col, ph))
+		}
+		for _, v := range vals {
+			if lower {
+				v = strings.ToLower(v)
+			}
+			args = append(args, v)
+		}
+	}
+	if len(f.Hosts) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?,", len(f.Hosts)), ",")
+		conds = append(conds, "e.host_id IN (SELECT id FROM hosts WHERE lower(name) IN ("+ph+"))")
+		for _, h := range f.Hosts {
+			args = append(args, strings.ToLower(h))
+		}
+	}
+	in("e.artifact", f.Artifacts, false)
+	in("e.type", f.Types, false)
+	if f.After != 0 {
+		conds = append(conds, "e.ts >= ?")
+		args = append(args, f.After.Ticks())
+	}
+	if f.Before != 0 {
+		conds = append(conds, "e.ts < ?")
+		args = append(args, f.Before.Ticks())
+	}
+	if q := FTSQuery(f.Query); q != "" {
+		conds = append(conds, "e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
+		args = append(args, q)
+	}
+	if f.Evidence != 0 {
+		conds = append(conds, "s.evidence_id = ?")
+		args = append(args, f.Evidence)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+const rowSelect = `SELECT e.id, e.ts, e.ts_desc, e.macb, COALESCE(h.name, ''), e.artifact, e.type, e.user, e.path,
+	e.message, e.fields, e.record, e.offset, e.source_id, ev.id, ev.path, COALESCE(v.offset, -1), s.path, s.parser
+FROM events e
+JOIN sources s ON s.id = e.source_id
+JOIN evidence ev ON ev.id = s.evidence_id
+LEFT JOIN hosts h ON h.id = e.host_id
+LEFT JOIN volumes v ON v.id = s.volume_id`
+
+// Events streams matching events in time order (ties by id, so the order
+// is stable across runs) to fn. Rows are reused between calls.
+func (c *Case) Events(ctx context.Context, f Filter, fn func(*Row) error) error {
+	where, args := f.where()
+	q := rowSelect + where + " ORDER BY e.ts, e.id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := c.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("query events: %w", err)
+	}
+	defer rows.Close()
+	var r Row
+	for rows.Next() {
+		var ts int64
+		if err := rows.Scan(&r.ID, &ts, &r.TimeDesc, &r.MACB, &r.Host, &r.Artifact, &r.Type, &r.User, &r.Path,
+			&r.Message, &r.Fields, &r.Record, &r.Offset, &r.SourceID, &r.EvidenceID, &r.Evidence, &r.VolumeOffset,
+			&r.ArtifactPath, &r.Parser); err != nil {
+			return err
+		}
+		r.Time = event.FileTime(ts)
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Count returns how many events match.
+func (c *Case) Count(ctx context.Context, f Filter) (int64, error) {
+	where, args := f.where()
+	var n int64
+	q := `SELECT COUNT(*) FROM events e JOIN sources s ON s.id = e.source_id` + where
+	err := c.DB.QueryRowContext(ctx, q, args...).Scan(&n)
+	return n, err
+}

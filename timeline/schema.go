@@ -1,0 +1,118 @@
+package timeline
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+// Never edit a released migration: append a new one.
+var migrations = []string{
+	// 1: the case shape every later capability reads.
+	`
+CREATE TABLE hosts (
+	id      INTEGER PRIMARY KEY,
+	name    TEXT NOT NULL,          -- as the evidence or the user names it; not unique: two images may claim one name
+	domain  TEXT NOT NULL DEFAULT '',
+	os      TEXT NOT NULL DEFAULT '',
+	tz      TEXT NOT NULL DEFAULT '',
+	origin  TEXT NOT NULL DEFAULT '', -- cli, evidence-name, registry, event
+	details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX hosts_name ON hosts(name);
+
+CREATE TABLE evidence (
+	id          INTEGER PRIMARY KEY,
+	path        TEXT NOT NULL,
+	format      TEXT NOT NULL,
+	size        INTEGER NOT NULL,
+	sha256      TEXT NOT NULL UNIQUE,
+	files       TEXT NOT NULL DEFAULT '[]',  -- JSON: every file making up the evidence
+	stored_md5  TEXT NOT NULL DEFAULT '',
+	stored_sha1 TEXT NOT NULL DEFAULT '',
+	verified    TEXT NOT NULL DEFAULT '',    -- '' (not asked), 'ok', or what did not match
+	metadata    TEXT NOT NULL DEFAULT '{}',
+	host_id     INTEGER REFERENCES hosts(id),
+	status      TEXT NOT NULL,               -- ingesting, complete, interrupted, failed
+	error       TEXT NOT NULL DEFAULT '',
+	pid         INTEGER NOT NULL DEFAULT 0,  -- of the ingesting process, to tell a crash from a live ingest
+	started     TEXT NOT NULL DEFAULT '',
+	finished    TEXT NOT NULL DEFAULT '',
+	events      INTEGER NOT NULL DEFAULT 0,
+	first_event INTEGER NOT NULL DEFAULT 0   -- events of one evidence are one id range: cheap cleanup and FTS catch-up
+);
+
+CREATE TABLE volumes (
+	id          INTEGER PRIMARY KEY,
+	evidence_id INTEGER NOT NULL REFERENCES evidence(id),
+	idx         INTEGER NOT NULL,
+	scheme      TEXT NOT NULL,   -- mbr, gpt, none
+	offset      INTEGER NOT NULL,
+	size        INTEGER NOT NULL,
+	type        TEXT NOT NULL DEFAULT '',
+	name        TEXT NOT NULL DEFAULT '',
+	fs          TEXT NOT NULL DEFAULT '',
+	serial      TEXT NOT NULL DEFAULT '',
+	label       TEXT NOT NULL DEFAULT '',
+	skipped     TEXT NOT NULL DEFAULT ''  -- why the volume was not parsed
+);
+
+CREATE TABLE sources (
+	id          INTEGER PRIMARY KEY,
+	evidence_id INTEGER NOT NULL REFERENCES evidence(id),
+	volume_id   INTEGER REFERENCES volumes(id),
+	host_id     INTEGER REFERENCES hosts(id),
+	path        TEXT NOT NULL,     -- artifact path inside the evidence (or on disk for standalone files)
+	parser      TEXT NOT NULL,
+	artifact    TEXT NOT NULL,
+	status      TEXT NOT NULL,     -- running, ok, partial, error, interrupted
+	records     INTEGER NOT NULL DEFAULT 0,
+	events      INTEGER NOT NULL DEFAULT 0,
+	errors      INTEGER NOT NULL DEFAULT 0,
+	error       TEXT NOT NULL DEFAULT '',
+	started     TEXT NOT NULL DEFAULT '',
+	finished    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sources_evidence ON sources(evidence_id);
+
+-- ts is a raw FILETIME (100 ns ticks since 1601, UTC); fields is JSON.
+-- Provenance: source -> (evidence, volume offset, artifact path) plus record/offset here.
+CREATE TABLE events (
+	id        INTEGER PRIMARY KEY,
+	ts        INTEGER NOT NULL,
+	ts_desc   TEXT NOT NULL,
+	macb      TEXT NOT NULL,
+	host_id   INTEGER,
+	source_id INTEGER NOT NULL,
+	artifact  TEXT NOT NULL,
+	type      TEXT NOT NULL,
+	user      TEXT NOT NULL,
+	path      TEXT NOT NULL,
+	message   TEXT NOT NULL,
+	fields    TEXT NOT NULL,
+	record    INTEGER NOT NULL,
+	offset    INTEGER NOT NULL
+);
+
+CREATE VIRTUAL TABLE events_fts USING fts5(
+	message, path, content='events', content_rowid='id',
+	tokenize="unicode61 remove_diacritics 2"
+);
+
+CREATE VIEW timeline AS
+SELECT e.id, e.ts, e.ts_desc, e.macb, COALESCE(h.name, '') AS host, e.artifact, e.type, e.user, e.path,
+       e.message, e.fields, e.record, e.offset, e.source_id,
+       ev.id AS evidence_id, ev.path AS evidence, COALESCE(v.offset, -1) AS volume_offset, s.path AS artifact_path,
+       s.parser AS parser
+FROM events e
+JOIN sources s ON s.id = e.source_id
+JOIN evidence ev ON ev.id = s.evidence_id
+LEFT JOIN hosts h ON h.id = e.host_id
+LEFT JOIN volumes v ON v.id = s.volume_id;
+`,
+}
+
+// indexes are built after a bulk load (building them first halves the
+// insert rate) and kept from then on; IF NOT EXISTS makes this idempotent.
+const indexes = `
+CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+CREATE INDEX IF NOT EXISTS events_host_ts ON events(host_id, ts);
+CREATE INDEX IF NOT EXISTS events_artifact_ts ON events(artifact, ts);
+CREATE INDEX IF NOT EXISTS events_type ON events(type);
+CREATE INDEX IF NOT EXISTS events_source ON events(source_id);
+`
