@@ -177,6 +177,7 @@ type Evidence struct {
 	Format   string
 	Size     int64
 	SHA256   string
+	QuickID  string
 	Files    []string
 	Hashes   map[string]string // stored acquisition hashes (md5, sha1)
 	Metadata map[string]string
@@ -186,6 +187,32 @@ type Evidence struct {
 	Status   string
 	Error    string
 	Events   int64
+}
+
+// FindQuick returns complete evidence whose quick id matches: a likely
+// re-ingest, to be confirmed with the full sha256.
+func (c *Case) FindQuick(ctx context.Context, quickID string) ([]Evidence, error) {
+	rows, err := c.DB.QueryContext(ctx, `SELECT id, path, sha256, status, events FROM evidence WHERE quick_id = ? AND quick_id != ''`, quickID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Evidence
+	for rows.Next() {
+		var e Evidence
+		if err := rows.Scan(&e.ID, &e.Path, &e.SHA256, &e.Status, &e.Events); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// SetSHA256 records the full hash once it is known. Ingest hashes evidence
+// while parsing it, so the row starts with a provisional value.
+func (c *Case) SetSHA256(ctx context.Context, id int64, sha string) error {
+	_, err := c.DB.ExecContext(ctx, `UPDATE evidence SET sha256 = ? WHERE id = ?`, sha, id)
+	return err
 }
 
 // FindEvidence looks evidence up by sha256.

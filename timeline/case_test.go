@@ -129,7 +129,7 @@ func TestCrashedIngestRecoveredOnOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := in.BeginSource(0, "x", "p", event.MFT)
+	src := in.beginSource(0, "x", "p", event.MFT)
 	src.Emit(&event.Event{Time: 1, Artifact: event.MFT, Message: "one"})
 	src.flush()
 	close(in.ops)

@@ -52,6 +52,8 @@ type row struct {
 	record, offset            int64
 }
 
+var _ event.Recorder = (*Ingest)(nil)
+
 // BeginIngest registers evidence and starts its writer. Evidence already
 // complete in the case returns ErrDuplicate with the existing row; evidence
 // whose earlier ingest did not finish is cleared and ingested again.
@@ -108,9 +110,9 @@ func (c *Case) BeginIngest(ctx context.Context, e *Evidence) (*Ingest, error) {
 	if _, err := tx.Exec(`INSERT INTO hosts(id, name, origin) VALUES (?, ?, ?)`, in.hostID, host, e.Origin); err != nil {
 		return nil, err
 	}
-	res, err := tx.Exec(`INSERT INTO evidence(path, format, size, sha256, files, stored_md5, stored_sha1, verified, metadata,
-		host_id, status, pid, started, first_event) VALUES (?,?,?,?,?,?,?,?,?,?,'ingesting',?,?,?)`,
-		e.Path, e.Format, e.Size, e.SHA256, string(files), e.Hashes["md5"], e.Hashes["sha1"], e.Verified, string(meta),
+	res, err := tx.Exec(`INSERT INTO evidence(path, format, size, sha256, quick_id, files, stored_md5, stored_sha1, verified, metadata,
+		host_id, status, pid, started, first_event) VALUES (?,?,?,?,?,?,?,?,?,?,?,'ingesting',?,?,?)`,
+		e.Path, e.Format, e.Size, e.SHA256, e.QuickID, string(files), e.Hashes["md5"], e.Hashes["sha1"], e.Verified, string(meta),
 		in.hostID, os.Getpid(), c.stamp(), in.firstEvent)
 	if err != nil {
 		return nil, err
@@ -206,14 +208,7 @@ func (in *Ingest) SetHost(name, domain, os, tz, origin string, details map[strin
 }
 
 // Volume is a partition or bare volume found in the evidence.
-type Volume struct {
-	Index          int
-	Scheme         string
-	Offset, Size   int64
-	Type, Name, FS string
-	Serial, Label  string
-	Skipped        string
-}
+type Volume = event.Volume
 
 // AddVolume records a volume (parsed or skipped, with the reason) and
 // returns its id for sources on it.
@@ -245,7 +240,11 @@ type Source struct {
 
 // BeginSource registers an artifact (path inside the evidence, parser
 // name, artifact name) on a volume (0 for none).
-func (in *Ingest) BeginSource(volumeID int64, path, parser, artifact string) *Source {
+func (in *Ingest) BeginSource(volumeID int64, path, parser, artifact string) event.Source {
+	return in.beginSource(volumeID, path, parser, artifact)
+}
+
+func (in *Ingest) beginSource(volumeID int64, path, parser, artifact string) *Source {
 	in.mu.Lock()
 	id := in.nextSrc
 	in.nextSrc++
@@ -310,7 +309,7 @@ func (s *Source) Done(records, errorsSeen int64, perr error) {
 	status := "ok"
 	msg := ""
 	switch {
-	case perr != nil && (errors.Is(perr, context.Canceled) || errors.Is(perr, context.DeadlineExceeded)):
+	case perr != nil && errors.Is(perr, context.Canceled):
 		status, msg = "interrupted", perr.Error()
 	case perr != nil && (records > 0 || s.events > 0):
 		status, msg = "partial", perr.Error()

@@ -18,6 +18,9 @@ type Filter struct {
 	Query     string         // full-text over message and path
 	Evidence  int64
 	Limit     int
+	// ByRecord orders by source, record number and id instead of time, which
+	// keeps all events of one MFT entry together (bodyfile output).
+	ByRecord bool
 }
 
 // Row is one event with its provenance, as queries return it.
@@ -132,6 +135,9 @@ LEFT JOIN volumes v ON v.id = s.volume_id`
 func (c *Case) Events(ctx context.Context, f Filter, fn func(*Row) error) error {
 	where, args := f.where()
 	q := rowSelect + where + " ORDER BY e.ts, e.id"
+	if f.ByRecord {
+		q = rowSelect + where + " ORDER BY e.source_id, e.record, e.id"
+	}
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}

@@ -21,7 +21,8 @@ CREATE TABLE evidence (
 	path        TEXT NOT NULL,
 	format      TEXT NOT NULL,
 	size        INTEGER NOT NULL,
-	sha256      TEXT NOT NULL UNIQUE,
+	sha256      TEXT NOT NULL UNIQUE,      -- of the evidence bytes (segments in order; a folder: of its file list and hashes)
+	quick_id    TEXT NOT NULL DEFAULT '',  -- size and sampled bytes: finds a re-ingest before hashing everything
 	files       TEXT NOT NULL DEFAULT '[]',  -- JSON: every file making up the evidence
 	stored_md5  TEXT NOT NULL DEFAULT '',
 	stored_sha1 TEXT NOT NULL DEFAULT '',
@@ -36,6 +37,8 @@ CREATE TABLE evidence (
 	events      INTEGER NOT NULL DEFAULT 0,
 	first_event INTEGER NOT NULL DEFAULT 0   -- events of one evidence are one id range: cheap cleanup and FTS catch-up
 );
+
+CREATE INDEX evidence_quick ON evidence(quick_id);
 
 CREATE TABLE volumes (
 	id          INTEGER PRIMARY KEY,

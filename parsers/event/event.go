@@ -157,3 +157,29 @@ const (
 	Browser    = "browser"
 	SRUM       = "srum"
 )
+
+// Volume is a partition or bare volume found in evidence, parsed or skipped.
+type Volume struct {
+	Index          int
+	Scheme         string // mbr, gpt, none
+	Offset, Size   int64
+	Type, Name, FS string
+	Serial, Label  string
+	Skipped        string // why the volume was not parsed; "" if it was
+}
+
+// Source is the sink of one artifact being parsed. Done closes it with the
+// number of records read, the number of damaged ones, and the parser's
+// result.
+type Source interface {
+	Sink
+	Done(records, errors int64, err error)
+}
+
+// Recorder is what the walk writes evidence structure to: volumes and the
+// artifacts found on them. The case store implements it.
+type Recorder interface {
+	AddVolume(Volume) int64
+	SetVolumeIdentity(volumeID int64, serial, label string)
+	BeginSource(volumeID int64, path, parser, artifact string) Source
+}
