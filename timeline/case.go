@@ -34,7 +34,7 @@ func Open(path string) (*Case, error) {
 	// One connection: a single writer, and PRAGMAs stick.
 	db.SetMaxOpenConns(1)
 	c := &Case{DB: db, Path: path, now: time.Now}
-	if _, err := db.Exec(`PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY`); err != nil {
+	if _, err := db.Exec(`PRAGMA cache_size=-65536`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("case %s: %w", path, err)
 	}

@@ -52,7 +52,8 @@ func appendValue(b []byte, v any) []byte {
 	case uint:
 		return strconv.AppendUint(b, uint64(x), 10)
 	case event.FileTime:
-		return appendString(b, x.String())
+		b = append(b, '"')
+		return append(x.AppendISO(b), '"')
 	case []string:
 		b = append(b, '[')
 		for i, s := range x {

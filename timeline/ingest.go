@@ -234,6 +234,7 @@ type Source struct {
 	ID      int64
 	host    int64
 	batch   []row
+	buf     []byte // fields encoding scratch, reused across events
 	events  int64
 	started time.Time
 }
@@ -278,10 +279,11 @@ func (s *Source) Emit(e *event.Event) error {
 	if e.Host != "" {
 		host = s.in.Host(e.Host)
 	}
+	s.buf = appendFields(s.buf[:0], e.Fields)
 	s.batch = append(s.batch, row{
 		ts: e.Time.Ticks(), tsDesc: e.TimeDesc, macb: e.MACB, host: host, source: s.ID,
 		artifact: e.Artifact, typ: e.Type, user: e.User, path: e.Path, message: e.Message,
-		fields: string(appendFields(nil, e.Fields)), record: e.Record, offset: e.Offset,
+		fields: string(s.buf), record: e.Record, offset: e.Offset,
 	})
 	s.events++
 	if len(s.batch) >= batchRows {

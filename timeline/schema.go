@@ -117,5 +117,5 @@ CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
 CREATE INDEX IF NOT EXISTS events_host_ts ON events(host_id, ts);
 CREATE INDEX IF NOT EXISTS events_artifact_ts ON events(artifact, ts);
 CREATE INDEX IF NOT EXISTS events_type ON events(type);
-CREATE INDEX IF NOT EXISTS events_source ON events(source_id);
+CREATE INDEX IF NOT EXISTS events_source ON events(source_id, record, id);
 `

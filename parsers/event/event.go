@@ -52,17 +52,72 @@ func (f FileTime) Ticks() int64 {
 }
 
 // String renders ISO-8601 UTC with exactly seven fractional digits, the
-// only time format Foothold writes. Dates outside years 0000-9999 are
-// rendered from the raw tick count so that they still sort.
+// only time format Foothold writes. Dates past year 9999 are rendered as the
+// raw tick count, which still sorts and loses nothing.
 func (f FileTime) String() string {
 	if f == 0 {
 		return ""
 	}
-	t := f.Time()
-	if t.Year() > 9999 {
-		return fmt.Sprintf("FILETIME:%d", uint64(f))
+	var buf [32]byte
+	return string(f.AppendISO(buf[:0]))
+}
+
+// AppendISO appends the String form to b. It is on the ingest hot path
+// (every time field of every event), so it does the calendar arithmetic
+// itself instead of going through time.Format.
+func (f FileTime) AppendISO(b []byte) []byte {
+	if f == 0 {
+		return b
 	}
-	return t.Format("2006-01-02T15:04:05") + fmt.Sprintf(".%07dZ", uint64(f)%10_000_000)
+	frac := uint64(f) % 10_000_000
+	secs := uint64(f) / 10_000_000
+	days := int64(secs / 86400)
+	sod := secs % 86400
+	// Civil date after Howard Hinnant's civil_from_days, which counts days
+	// from 0000-03-01: that is 719468 days before 1970-01-01, and
+	// 1601-01-01 is 134774 days before 1970-01-01.
+	z := days + 719468 - 134774
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+		y++
+	}
+	if y > 9999 {
+		return append(append(b, "FILETIME:"...), []byte(fmt.Sprint(uint64(f)))...)
+	}
+	b = appendInt(b, uint64(y), 4)
+	b = append(b, '-')
+	b = appendInt(b, uint64(m), 2)
+	b = append(b, '-')
+	b = appendInt(b, uint64(d), 2)
+	b = append(b, 'T')
+	b = appendInt(b, sod/3600, 2)
+	b = append(b, ':')
+	b = appendInt(b, sod/60%60, 2)
+	b = append(b, ':')
+	b = appendInt(b, sod%60, 2)
+	b = append(b, '.')
+	b = appendInt(b, frac, 7)
+	return append(b, 'Z')
+}
+
+// appendInt appends v zero-padded to width digits.
+func appendInt(b []byte, v uint64, width int) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for v > 0 || i > len(tmp)-width {
+		i--
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, tmp[i:]...)
 }
 
 // Parse reads the ISO-8601 forms users type on the command line:

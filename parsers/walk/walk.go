@@ -77,6 +77,12 @@ func Classify(path string) (Kind, string, error) {
 		return KindArtifact, p.Name, nil
 	}
 	if format, ok := disk.Detect(path); ok {
+		switch format {
+		case disk.FormatEWFSegment, disk.FormatSplitSegment, disk.FormatVMDKExtent:
+			// Opening a later segment alone would read a fraction of the
+			// disk as if it were whole.
+			return KindUnknown, format, fmt.Errorf("%s is a later segment or extent of a multi-file image: give the first file (.E01, .001 or the .vmdk descriptor)", path)
+		}
 		return KindImage, format, nil
 	}
 	head, err := readHead(path)

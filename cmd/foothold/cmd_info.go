@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/foothold/foothold/timeline"
+)
+
+// InfoOptions are the flags of `foothold info`.
+type InfoOptions struct {
+	Case string
+	JSON bool
+}
+
+func (a *App) infoCmd() *cobra.Command {
+	o := &InfoOptions{}
+	cmd := &cobra.Command{
+		Use:   "info -c CASE.db",
+		Short: "Show what the case holds: evidence, volumes, hosts, sources, counts by artifact, errors",
+		Example: `  foothold info -c case.db
+  foothold info -c case.db --json | jq '.errors'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runInfo(cmd.Context(), o) },
+	}
+	cmd.Flags().StringVarP(&o.Case, "case", "c", "", "case file")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the summary as JSON")
+	cmd.MarkFlagRequired("case")
+	return cmd
+}
+
+func (a *App) runInfo(ctx context.Context, o *InfoOptions) error {
+	c, err := timeline.OpenExisting(o.Case)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s, err := c.Summarize(ctx)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		enc := json.NewEncoder(a.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	printSummary(a.Out, s)
+	return nil
+}
+
+func printSummary(out io.Writer, s *timeline.Summary) {
+	fmt.Fprintf(out, "Case %s (schema %d): %d events\n", s.Path, s.Schema, s.Events)
+	fmt.Fprintf(out, "\nEvidence\n")
+	for _, e := range s.Evidence {
+		fmt.Fprintf(out, "  [%d] %s\n      %s, %d bytes, host %s, %s, %d events\n      sha256 %s\n",
+			e.ID, e.Path, e.Format, e.Size, e.Host, statusText(e.Status), e.Events, e.SHA256)
+		if e.MD5 != "" || e.SHA1 != "" {
+			fmt.Fprintf(out, "      stored md5 %s sha1 %s\n", e.MD5, e.SHA1)
+		}
+		if e.Verified != "" {
+			fmt.Fprintf(out, "      verify: %s\n", e.Verified)
+		}
+		if e.Error != "" {
+			fmt.Fprintf(out, "      error: %s\n", e.Error)
+		}
+		for _, v := range e.Volumes {
+			state := "parsed"
+			if v.Skipped != "" {
+				state = "skipped: " + v.Skipped
+			}
+			fmt.Fprintf(out, "      volume %d %s offset %d size %d %s", v.Index, v.Scheme, v.Offset, v.Size, v.FS)
+			if v.Serial != "" || v.Label != "" {
+				fmt.Fprintf(out, " serial %s label %q", v.Serial, v.Label)
+			}
+			fmt.Fprintf(out, " — %s\n", state)
+		}
+	}
+	fmt.Fprintf(out, "\nHosts\n")
+	tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
+	for _, h := range s.Hosts {
+		dup := ""
+		if h.Duplicate {
+			dup = "  (another host of this case has the same name: not merged)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d events\t%s%s\n", h.Name, h.Origin, h.Events, h.Domain, dup)
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\nEvents by artifact\n")
+	tw = tabwriter.NewWriter(out, 0, 2, 2, ' ', tabwriter.AlignRight)
+	for _, a := range s.Artifacts {
+		fmt.Fprintf(tw, "  %s\t%d\t\n", a.Name, a.Count)
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\nSources by status\n")
+	for _, k := range s.Sources {
+		fmt.Fprintf(out, "  %s: %d\n", k.Name, k.Count)
+	}
+	if len(s.Errors) > 0 {
+		fmt.Fprintf(out, "\nErrors and incomplete sources\n")
+		for _, e := range s.Errors {
+			fmt.Fprintf(out, "  %s: %s [%s %s] %s: %d records, %d events, %d errors\n", e.Evidence, e.Path, e.Parser,
+				e.Artifact, e.Status, e.Records, e.Events, e.Errors)
+			if e.Error != "" {
+				fmt.Fprintf(out, "    %s\n", firstLines(e.Error, 6))
+			}
+		}
+	}
+}
+
+func statusText(s string) string {
+	switch s {
+	case "complete":
+		return "complete"
+	case "interrupted":
+		return "INCOMPLETE (interrupted)"
+	case "ingesting":
+		return "INGESTING (or crashed)"
+	case "failed":
+		return "FAILED"
+	}
+	return s
+}
+
+func firstLines(s string, n int) string {
+	lines := 0
+	for i, r := range s {
+		if r == '\n' {
+			lines++
+			if lines == n {
+				return s[:i] + "\n    …"
+			}
+		}
+	}
+	return s
+}
