@@ -151,6 +151,9 @@ func (a *App) ingestOne(ctx context.Context, c *timeline.Case, o *IngestOptions,
 	res = IngestResult{Evidence: path}
 	fail := func(err error) IngestResult {
 		res.Status, res.Error = "failed", err.Error()
+		if ctx.Err() != nil {
+			res.Status = "interrupted"
+		}
 		return res
 	}
 	abs, err := filepath.Abs(path)
@@ -233,6 +236,9 @@ func (a *App) ingestOne(ctx context.Context, c *timeline.Case, o *IngestOptions,
 	}
 	if err != nil {
 		return fail(err)
+	}
+	if a.begun != nil {
+		a.begun()
 	}
 	prog := &walk.Progress{}
 	var warnings []string

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,26 @@ func allowedMissing(key string) bool {
 	// to hang orphans on; it has no MFT record and no times of its own.
 	case name == "C:/$OrphanFiles":
 		return true
+	// fls lists a directory's named stream twice, as "dir:s" and
+	// "dir/.:s" (the same attribute reached through the "." entry);
+	// Foothold lists it once.
+	case strings.Contains(name, "/.:"):
+		return true
+	}
+	return false
+}
+
+// allowedExtra lists lines Foothold writes that fls does not, with the
+// reason.
+func allowedExtra(key string) bool {
+	f := strings.Split(key, "|")
+	// MFT entries 12-15 are reserved, in use, and have $SI but no
+	// $FILE_NAME. Foothold keeps their times (under $OrphanFiles, as TSK
+	// names nameless entries); TSK's orphan search skips allocated entries.
+	for e := 12; e <= 15; e++ {
+		if f[0] == fmt.Sprintf("C:/$OrphanFiles/OrphanFile-%d", e) && strings.HasPrefix(f[1], fmt.Sprintf("%d-", e)) {
+			return true
+		}
 	}
 	return false
 }
@@ -180,7 +201,7 @@ func TestIngestMatchesFLSInEveryContainer(t *testing.T) {
 					}
 				}
 				for k := range got {
-					if !want[k] {
+					if !want[k] && !allowedExtra(k) {
 						extra = append(extra, k)
 					}
 				}
@@ -213,8 +234,10 @@ func ntfsSector(t *testing.T, image string) int64 {
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.Contains(l, "NTFS") {
 			f := strings.Fields(l)
-			var s int64
-			fmt.Sscan(f[2], &s)
+			s, err := strconv.ParseInt(f[2], 10, 64) // zero-padded decimal
+			if err != nil {
+				t.Fatalf("mmls line %q: %v", l, err)
+			}
 			return s
 		}
 	}
@@ -318,14 +341,18 @@ func TestInterruptedIngestThenResume(t *testing.T) {
 	cs := filepath.Join(t.TempDir(), "case.db")
 	img := testimg.Path(t, "host1.raw")
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := run(t, ctx, "ingest", "-c", cs, img)
+	defer cancel()
+	app, _, _ := testApp()
+	app.begun = cancel // Ctrl-C right after the evidence is registered
+	root := app.rootCmd()
+	root.SetArgs([]string{"ingest", "-c", cs, img})
+	err := root.ExecuteContext(ctx)
 	var ee *exitError
 	if err == nil || !asExit(err, &ee) || ee.code != 130 {
 		t.Fatalf("cancelled ingest: %v, want exit 130", err)
 	}
 	info := mustRun(t, "info", "-c", cs)
-	if !strings.Contains(info, "INCOMPLETE") {
+	if !strings.Contains(info, "INCOMPLETE (interrupted)") {
 		t.Errorf("info does not say incomplete:\n%s", info)
 	}
 	res := ingestJSON(t, "-c", cs, img)
@@ -335,7 +362,7 @@ func TestInterruptedIngestThenResume(t *testing.T) {
 	c, _ := timeline.OpenExisting(cs)
 	defer c.Close()
 	s, _ := c.Summarize(context.Background())
-	if len(s.Evidence) != 1 || s.Evidence[0].Status != "complete" {
+	if len(s.Evidence) != 1 || s.Evidence[0].Status != "complete" || s.Evidence[0].Events != res[0].Events {
 		t.Errorf("after resume: %+v", s.Evidence)
 	}
 }
@@ -392,12 +419,17 @@ func TestCorpusMFTAndJournalIngestCompletely(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// fsntfsinfo counts 42,861 allocated records; 107 of them are extension
+	// records (base reference != 0) that carry no times of their own, which
+	// leaves 42,754 in-use base records, each with events. (Counted
+	// independently with a 15-line Python walk of the record headers:
+	// flags at 22, base reference at 32.)
 	var inUse int64
 	if err := c.DB.QueryRow(`SELECT COUNT(DISTINCT record) FROM events WHERE artifact = 'mft'
 		AND json_extract(fields, '$.in_use') = 1`).Scan(&inUse); err != nil {
 		t.Fatal(err)
 	}
-	if inUse != 42861 {
-		t.Errorf("in-use entries with events: %d, fsntfsinfo says 42,861 allocated", inUse)
+	if inUse != 42754 {
+		t.Errorf("in-use base entries with events: %d, want 42,754", inUse)
 	}
 }

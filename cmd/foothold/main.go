@@ -21,6 +21,9 @@ type App struct {
 	Out, Err io.Writer
 	Now      func() time.Time
 	IsTTY    func() bool // is stderr a terminal (progress bars)
+	// begun, if set, runs once an evidence item is registered in the case;
+	// tests use it to interrupt an ingest at a known point.
+	begun func()
 }
 
 // exitError carries a process exit status through cobra.

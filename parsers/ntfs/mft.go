@@ -286,6 +286,15 @@ func (p *mftPass) entry(rec *record, off int64) error {
 			f.inodeSI = strconv.FormatUint(rec.entry, 10)
 		}
 	}
+	// Named indexes other than a directory's $I30 ($Secure:$SDH,
+	// $ObjId:$O, ...) are streams too; fls lists them like ADS, so the
+	// bodyfile writer needs them. Added after inodeSI on purpose: they do
+	// not give the entry a line of its own.
+	for _, s := range streams(rec.index) {
+		if s.name != "" && s.name != "$I30" {
+			f.ads = append(f.ads, ADS{Name: s.name, Inode: inode(rec.entry, attrIndexRoot, s.id), Size: s.size})
+		}
+	}
 	if f.hasName {
 		f.inodeFN = inode(rec.entry, attrFileName, f.name.id)
 	}
