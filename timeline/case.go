@@ -25,8 +25,11 @@ type Case struct {
 // Open opens or creates the case at path and brings its schema up to date.
 func Open(path string) (*Case, error) {
 	// synchronous=OFF is safe for a case: it is rebuildable from evidence,
-	// and WAL still keeps it consistent after a crash of this process.
-	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=OFF&_busy_timeout=10000&_foreign_keys=off&cache=private"
+	// and the rollback journal still keeps it consistent after a crash of
+	// this process. A rollback journal rather than WAL: ingest appends, and
+	// appended pages need no journal copy, whereas WAL writes every page
+	// twice (measured: 15% of ingest time on a 250k-event image).
+	dsn := "file:" + path + "?_journal_mode=DELETE&_synchronous=OFF&_busy_timeout=10000&_foreign_keys=off&cache=private"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("case %s: %w", path, err)
@@ -34,7 +37,8 @@ func Open(path string) (*Case, error) {
 	// One connection: a single writer, and PRAGMAs stick.
 	db.SetMaxOpenConns(1)
 	c := &Case{DB: db, Path: path, now: time.Now}
-	if _, err := db.Exec(`PRAGMA cache_size=-65536`); err != nil {
+	// threads lets CREATE INDEX sort on both cores.
+	if _, err := db.Exec(`PRAGMA cache_size=-65536; PRAGMA threads=2`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("case %s: %w", path, err)
 	}
@@ -58,11 +62,8 @@ func OpenExisting(path string) (*Case, error) {
 	return Open(path)
 }
 
-// Close checkpoints the WAL so the case is a single self-contained file.
-func (c *Case) Close() error {
-	_, _ = c.DB.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
-	return c.DB.Close()
-}
+// Close closes the case file.
+func (c *Case) Close() error { return c.DB.Close() }
 
 // SchemaVersion reports how many migrations the case has.
 func (c *Case) SchemaVersion() (int, error) {
@@ -150,8 +151,8 @@ func (c *Case) finishEvidence(id, firstEvent int64, status, errText string) erro
 	if _, err := c.DB.Exec(indexes); err != nil {
 		return fmt.Errorf("indexes: %w", err)
 	}
-	if _, err := c.DB.Exec(`INSERT INTO events_fts(rowid, message, path)
-		SELECT id, message, path FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
+	if _, err := c.DB.Exec(`INSERT INTO events_fts(rowid, text)
+		SELECT id, `+ftsText+` FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
 		firstEvent, id); err != nil {
 		return fmt.Errorf("full-text index: %w", err)
 	}

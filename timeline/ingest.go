@@ -139,12 +139,9 @@ func (c *Case) removeEvidence(ctx context.Context, id int64) error {
 	if err := tx.QueryRow(`SELECT first_event FROM evidence WHERE id = ?`, id).Scan(&first); err != nil {
 		return err
 	}
-	// FTS rows exist only for events an earlier finish indexed; 'delete'
-	// needs the old values, which the join supplies.
 	stmts := []string{
-		`INSERT INTO events_fts(events_fts, rowid, message, path)
-			SELECT 'delete', e.id, e.message, e.path FROM events e JOIN events_fts f ON f.rowid = e.id
-			WHERE e.id >= ? AND e.source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
+		`DELETE FROM events_fts WHERE rowid IN (SELECT id FROM events
+			WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?))`,
 		`DELETE FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
 	}
 	for _, s := range stmts {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/foothold/foothold/parsers/event"
 )
@@ -46,29 +47,35 @@ type Row struct {
 	Parser       string
 }
 
-// FTSQuery turns what a user types into an FTS5 query. Plain words are
-// quoted (so "tool.exe" or "C$" work as they read); a query that already
-// uses FTS5 syntax (quotes, AND/OR/NOT, NEAR, column filters, *) passes
-// through unchanged.
-func FTSQuery(q string) string {
+// FTSQuery turns what a user types into an FTS5 query and the exact
+// substrings the matches must also contain. The index keeps no positions
+// (detail=none, a third of the indexing cost), so plain words become the
+// AND of their tokens and each word is then checked as a substring of the
+// message or path: "tool.exe" finds exactly tool.exe, "C$" finds C$. A
+// query that uses FTS5 syntax itself (quotes, AND/OR/NOT, *, parentheses)
+// passes through unchanged, without substring checks.
+func FTSQuery(q string) (match string, substrings []string) {
 	q = strings.TrimSpace(q)
 	if q == "" {
-		return ""
+		return "", nil
 	}
-	if strings.ContainsAny(q, `"*:()`) {
-		return q
+	if strings.ContainsAny(q, `"*()`) {
+		return q, nil
 	}
 	words := strings.Fields(q)
 	for _, w := range words {
 		switch w {
-		case "AND", "OR", "NOT", "NEAR":
-			return q
+		case "AND", "OR", "NOT":
+			return q, nil
 		}
 	}
-	for i, w := range words {
-		words[i] = `"` + w + `"`
+	var tokens []string
+	for _, w := range words {
+		for _, tok := range strings.FieldsFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			tokens = append(tokens, `"`+tok+`"`)
+		}
 	}
-	return strings.Join(words, " ")
+	return strings.Join(tokens, " AND "), words
 }
 
 func (f Filter) where() (string, []any) {
@@ -108,9 +115,15 @@ func (f Filter) where() (string, []any) {
 		conds = append(conds, "e.ts < ?")
 		args = append(args, f.Before.Ticks())
 	}
-	if q := FTSQuery(f.Query); q != "" {
+	match, subs := FTSQuery(f.Query)
+	if match != "" {
 		conds = append(conds, "e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
-		args = append(args, q)
+		args = append(args, match)
+	}
+	for _, sub := range subs {
+		// lower() folds ASCII only, like Windows paths in practice.
+		conds = append(conds, "(instr(lower(e.message), lower(?)) > 0 OR instr(lower(e.path), lower(?)) > 0)")
+		args = append(args, sub, sub)
 	}
 	if f.Evidence != 0 {
 		conds = append(conds, "s.evidence_id = ?")

@@ -92,8 +92,12 @@ CREATE TABLE events (
 	offset    INTEGER NOT NULL
 );
 
+-- One text per event: its message, plus its path when the message does not
+-- already contain it (MFT and USN messages do), which halves the tokens to
+-- index. Contentless: queries only need rowids. detail=none: no positions,
+-- so FTSQuery matches words and the query adds an exact substring check.
 CREATE VIRTUAL TABLE events_fts USING fts5(
-	message, path, content='events', content_rowid='id',
+	text, content='', contentless_delete=1, detail=none,
 	tokenize="unicode61 remove_diacritics 2"
 );
 
@@ -110,12 +114,13 @@ LEFT JOIN volumes v ON v.id = s.volume_id;
 `,
 }
 
+// ftsText is what the full-text index holds for an event (see events_fts).
+const ftsText = `CASE WHEN path = '' OR instr(message, path) > 0 THEN message ELSE message || ' ' || path END`
+
 // indexes are built after a bulk load (building them first halves the
 // insert rate) and kept from then on; IF NOT EXISTS makes this idempotent.
 const indexes = `
 CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
 CREATE INDEX IF NOT EXISTS events_host_ts ON events(host_id, ts);
 CREATE INDEX IF NOT EXISTS events_artifact_ts ON events(artifact, ts);
-CREATE INDEX IF NOT EXISTS events_type ON events(type);
-CREATE INDEX IF NOT EXISTS events_source ON events(source_id, record, id);
 `

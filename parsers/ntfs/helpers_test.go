@@ -107,6 +107,14 @@ func field[T any](t testing.TB, e *event.Event, key string) T {
 	return x
 }
 
+// adsOf returns an event's streams; the field is left out when there are
+// none.
+func adsOf(e *event.Event) []ADS {
+	v, _ := e.Get("ads")
+	a, _ := v.([]ADS)
+	return a
+}
+
 func sectionAt(f *os.File, off, n int64) *io.SectionReader { return io.NewSectionReader(f, off, n) }
 
 type eventT = event.Event

@@ -65,7 +65,7 @@ func TestZoneAndTimestomp(t *testing.T) {
 	for _, e := range []*eventT{setup, stage} {
 		// The stream content as TSK reads it must hold what we parsed.
 		var inode string
-		for _, a := range field[[]ADS](t, e, "ads") {
+		for _, a := range adsOf(e) {
 			if a.Name == "Zone.Identifier" {
 				inode = a.Inode
 			}

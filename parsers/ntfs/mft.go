@@ -405,11 +405,9 @@ func (p *mftPass) fields(f *entryFacts, inodeStr, attr string) []event.Field {
 	add("fn_m", event.FileTime(f.name.m))
 	add("fn_c", event.FileTime(f.name.c))
 	add("fn_a", event.FileTime(f.name.a))
-	ads := f.ads
-	if ads == nil {
-		ads = []ADS{}
+	if len(f.ads) > 0 {
+		add("ads", f.ads)
 	}
-	add("ads", ads)
 	if z := f.zone; z != nil {
 		add("zone_id", z.ZoneID)
 		add("host_url", z.HostURL)

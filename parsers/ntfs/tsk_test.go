@@ -85,7 +85,7 @@ func bodyKeys(t testing.TB, events []event.Event) map[string]bool {
 			if in := field[string](t, e, "inode"); in != "" {
 				out[bodyKey(name+del, in, ft("si_a"), ft("si_m"), ft("si_c"), ft("si_b"))] = true
 			}
-			for _, a := range field[[]ADS](t, e, "ads") {
+			for _, a := range adsOf(e) {
 				out[bodyKey(name+":"+a.Name+del, a.Inode, ft("si_a"), ft("si_m"), ft("si_c"), ft("si_b"))] = true
 				if field[bool](t, e, "dir") {
 					// fls prints a directory's stream twice: from the
@@ -105,9 +105,6 @@ func bodyKeys(t testing.TB, events []event.Event) map[string]bool {
 // bodyKeys, minus the lines we do not emit by design:
 //   - `C:/$OrphanFiles` itself: a virtual directory TSK invents (inode 256
 //     on these volumes, no MFT entry behind it);
-//   - named $INDEX_ROOT streams of metadata files ($Secure:$SDH/$SII,
-//     $Extend/$ObjId:$O, $Quota:$O/$Q, $Reparse:$R): index attributes are
-//     not data streams and carry no times of their own;
 func flsKeys(t testing.TB, image string, sector int64) map[string]bool {
 	t.Helper()
 	needTool(t, "fls")
@@ -127,9 +124,6 @@ func flsKeys(t testing.TB, image string, sector int64) map[string]bool {
 		}
 		name, inode := f[1], f[2]
 		if name == "C:/$OrphanFiles" {
-			continue
-		}
-		if parts := strings.Split(inode, "-"); len(parts) == 3 && parts[1] == "144" && strings.Contains(name[strings.LastIndex(name, "/")+1:], ":") {
 			continue
 		}
 		n := func(s string) uint32 {
