@@ -187,19 +187,29 @@ func (in *Ingest) Host(name string) int64 {
 	return id
 }
 
-// SetHost updates the evidence host's identity (name, domain, OS, time zone).
-func (in *Ingest) SetHost(name, domain, os, tz, origin string, details map[string]any) {
-	d, _ := json.Marshal(details)
-	if details == nil {
+// SetHost records the evidence host's identity as the evidence states it
+// (registry, event logs). It replaces a name that only came from the
+// command line or the file name; that name is kept in the details.
+func (in *Ingest) SetHost(h event.Host) {
+	details := map[string]any{}
+	for k, v := range h.Details {
+		details[k] = v
+	}
+	if given := in.Evidence.Host; given != "" && !strings.EqualFold(given, h.Name) {
+		details["given_name"] = given
+		details["given_origin"] = in.Evidence.Origin
+	}
+	d, err := json.Marshal(details)
+	if err != nil {
 		d = []byte("{}")
 	}
 	id := in.hostID
 	in.mu.Lock()
-	in.hosts[strings.ToLower(name)] = id
+	in.hosts[strings.ToLower(h.Name)] = id
 	in.mu.Unlock()
 	in.send(op{fn: func(tx *sql.Tx) error {
 		_, err := tx.Exec(`UPDATE hosts SET name = ?, domain = ?, os = ?, tz = ?, origin = ?, details = ? WHERE id = ?`,
-			name, domain, os, tz, origin, string(d), id)
+			h.Name, h.Domain, h.OS, h.TZ, h.Origin, string(d), id)
 		return err
 	}})
 }

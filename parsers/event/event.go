@@ -231,10 +231,19 @@ type Source interface {
 	Done(records, errors int64, err error)
 }
 
-// Recorder is what the walk writes evidence structure to: volumes and the
-// artifacts found on them. The case store implements it.
+// Host is what the evidence says about the machine it came from.
+type Host struct {
+	Name, Domain, OS, TZ string
+	Origin               string // registry, evtx
+	Details              map[string]any
+}
+
+// Recorder is what the walk writes evidence structure to: volumes, the
+// artifacts found on them, and the host's identity. The case store
+// implements it.
 type Recorder interface {
 	AddVolume(Volume) int64
 	SetVolumeIdentity(volumeID int64, serial, label string)
 	BeginSource(volumeID int64, path, parser, artifact string) Source
+	SetHost(Host)
 }

@@ -140,6 +140,9 @@ type mftPass struct {
 	readStream func(entry uint64, name string, max int) ([]byte, error)
 	// walk, when set, replaces event emission (Volume.Walk).
 	walk func(f File) error
+	// onFile, when set, sees every in-use file while events are emitted,
+	// so artifact discovery costs no extra pass over the $MFT.
+	onFile func(f File)
 
 	stats Stats
 	errs  errSamples
@@ -299,15 +302,18 @@ func (p *mftPass) entry(rec *record, off int64) error {
 		f.inodeFN = inode(rec.entry, attrFileName, f.name.id)
 	}
 
-	if p.walk != nil {
-		if !rec.inUse() {
-			return nil
-		}
+	if (p.walk != nil || p.onFile != nil) && rec.inUse() {
 		wf := File{Path: f.path, Entry: rec.entry, Seq: rec.seq, Size: f.size, IsDir: rec.isDir()}
 		for _, a := range f.ads {
 			wf.Streams = append(wf.Streams, Stream{Name: a.Name, Size: a.Size})
 		}
-		return p.walk(wf)
+		if p.walk != nil {
+			return p.walk(wf)
+		}
+		p.onFile(wf)
+	}
+	if p.walk != nil {
+		return nil
 	}
 
 	if zoneStream != nil {

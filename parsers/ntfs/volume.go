@@ -141,11 +141,17 @@ func (v *Volume) Path(entry uint64, seq uint16) (string, bool) {
 // ParseMFT emits events for every MFT entry, in use and deleted, plus
 // Zone.Identifier and timestomp events.
 func (v *Volume) ParseMFT(ctx context.Context, sink event.Sink) (Stats, error) {
+	return v.ParseMFTFiles(ctx, sink, nil)
+}
+
+// ParseMFTFiles is ParseMFT that also reports every in-use file and
+// directory to onFile (as Walk does) in the same pass.
+func (v *Volume) ParseMFTFiles(ctx context.Context, sink event.Sink, onFile func(File)) (Stats, error) {
 	ix, err := v.index(ctx)
 	if err != nil {
 		return Stats{}, err
 	}
-	p := &mftPass{ix: ix, sink: sink, readStream: v.readStream}
+	p := &mftPass{ix: ix, sink: sink, readStream: v.readStream, onFile: onFile}
 	return p.run(ctx, v.mft, v.mftSize, v.recSize)
 }
 

@@ -73,8 +73,8 @@ func Classify(path string) (Kind, string, error) {
 	if fi.IsDir() {
 		return KindFolder, "folder", nil
 	}
-	if p := matchFile(path, nil); p != nil {
-		return KindArtifact, p.Name, nil
+	if k := classify(path, nil, true); k != nil {
+		return KindArtifact, k.Name, nil
 	}
 	if format, ok := disk.Detect(path); ok {
 		switch format {
@@ -89,8 +89,8 @@ func Classify(path string) (Kind, string, error) {
 	if err != nil {
 		return KindUnknown, "", err
 	}
-	if p := matchFile(path, head); p != nil {
-		return KindArtifact, p.Name, nil
+	if k := classify(path, head, true); k != nil {
+		return KindArtifact, k.Name, nil
 	}
 	return KindUnknown, "", nil
 }
@@ -158,6 +158,8 @@ func Walk(ctx context.Context, img disk.Image, o Options) error {
 		return fmt.Errorf("%s: partitions: %w", o.Evidence, err)
 	}
 	parsed := 0
+	host := &hostFacts{}
+	defer host.report(o.Case)
 	for _, v := range vols {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -172,7 +174,7 @@ func Walk(ctx context.Context, img disk.Image, o Options) error {
 			o.warn("%s: volume %d at offset %d (%s): skipped: %s", o.Evidence, v.Index, v.Offset, v.FS, ev.Skipped)
 			continue
 		}
-		if err := o.volume(ctx, io.NewSectionReader(r, v.Offset, v.Size), v, id); err != nil {
+		if err := o.volume(ctx, io.NewSectionReader(r, v.Offset, v.Size), v, id, host); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -187,7 +189,7 @@ func Walk(ctx context.Context, img disk.Image, o Options) error {
 	return nil
 }
 
-func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id int64) error {
+func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id int64, host *hostFacts) error {
 	where := fmt.Sprintf(" volume %d (offset %d)", v.Index, v.Offset)
 	vol, err := ntfs.Open(r, v.Size)
 	if err != nil {
@@ -198,13 +200,20 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 		return err
 	}
 	o.Case.SetVolumeIdentity(id, vol.Serial(), vol.Label())
+	// Artifact files are found in the same pass that emits the $MFT's
+	// events.
+	var files []ntfs.File
 	if err := o.run(ctx, id, where, `\$MFT`, "ntfs.mft", event.MFT, func(ctx context.Context, sink event.Sink) (Stats, error) {
-		st, err := vol.ParseMFT(ctx, sink)
+		st, err := vol.ParseMFTFiles(ctx, sink, func(f ntfs.File) {
+			if !f.IsDir && classify(f.Path, nil, false) != nil {
+				files = append(files, f)
+			}
+		})
 		return Stats{st.Records, st.Errors}, err
 	}); err != nil {
 		return err
 	}
-	return o.run(ctx, id, where, `\$Extend\$UsnJrnl:$J`, "ntfs.usn", event.USN, func(ctx context.Context, sink event.Sink) (Stats, error) {
+	if err := o.run(ctx, id, where, `\$Extend\$UsnJrnl:$J`, "ntfs.usn", event.USN, func(ctx context.Context, sink event.Sink) (Stats, error) {
 		st, err := vol.ParseUSN(ctx, sink)
 		if errors.Is(err, ntfs.ErrNoJournal) {
 			// Not an error of the evidence: the journal is off on this volume.
@@ -212,46 +221,36 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 			return Stats{}, nil
 		}
 		return Stats{st.Records, st.Errors}, err
-	})
-}
-
-// filePattern recognises a standalone artifact by name or signature.
-type filePattern struct {
-	Name     string // parser name
-	Artifact string
-	names    []string // lower-case base names
-	sniff    func(head []byte) bool
-}
-
-var filePatterns = []filePattern{
-	{Name: "ntfs.mft", Artifact: event.MFT, names: []string{"$mft"}, sniff: ntfs.IsMFT},
-	// KAPE writes the journal as $J under $Extend; other collectors use
-	// $UsnJrnl%3A$J, $UsnJrnl_$J or $UsnJrnl.$J.
-	{Name: "ntfs.usn", Artifact: event.USN, names: []string{"$j", "$usnjrnl:$j", "$usnjrnl%3a$j", "$usnjrnl_$j", "$usnjrnl.$j", "$usnjrnl"}, sniff: ntfs.IsUSN},
-}
-
-// matchFile finds the pattern for a file: by name when head is nil, by
-// signature otherwise.
-func matchFile(path string, head []byte) *filePattern {
-	base := strings.ToLower(filepath.Base(path))
-	for i := range filePatterns {
-		p := &filePatterns[i]
-		if head == nil {
-			for _, n := range p.names {
-				if base == n {
-					return p
-				}
+	}); err != nil {
+		return err
+	}
+	for _, f := range files {
+		k := classify(f.Path, nil, false)
+		dir := f.Path[:strings.LastIndex(f.Path, `\`)+1]
+		err := o.run(ctx, id, where, f.Path, k.Name, k.Artifact, func(ctx context.Context, sink event.Sink) (Stats, error) {
+			r, size, err := vol.OpenFile(f.Path)
+			if err != nil {
+				return Stats{Errors: 1}, err
 			}
-		} else if p.sniff != nil && p.sniff(head) {
-			return p
+			return k.parse(ctx, &found{kind: k, path: f.Path, r: r, size: size, sink: sink, host: host,
+				sibling: func(name string, max int64) ([]byte, error) {
+					r, size, err := vol.OpenFile(dir + name)
+					if err != nil {
+						return nil, err
+					}
+					return readCapped(r, size, max)
+				}})
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
 // File ingests one standalone artifact file.
-func File(ctx context.Context, path string, o Options) error {
-	return o.files(ctx, filepath.Dir(path), []string{path})
+func File(ctx context.Context, p string, o Options) error {
+	return o.files(ctx, filepath.Dir(p), []string{p})
 }
 
 // Folder ingests a folder of collected files (a KAPE target output, or any
@@ -274,30 +273,34 @@ func Folder(ctx context.Context, root string, o Options) error {
 	return o.files(ctx, root, files)
 }
 
-type found struct {
+type loose struct {
 	path string
-	p    *filePattern
+	kind *artifactFile
 }
 
 func (o *Options) files(ctx context.Context, root string, paths []string) error {
-	var arts []found
+	var arts []loose
 	for _, p := range paths {
-		pat := matchFile(p, nil)
-		if pat == nil {
+		k := classify(p, nil, true)
+		if k == nil && !isHiveLog(p) {
 			head, err := readHead(p)
 			if err != nil {
 				o.warn("%s: %v", o.Evidence, err)
 				continue
 			}
-			pat = matchFile(p, head)
+			k = classify(p, head, true)
 		}
-		if pat != nil {
-			arts = append(arts, found{p, pat})
+		if k != nil {
+			arts = append(arts, loose{p, k})
 		}
 	}
 	// $MFT files first: a $J found beside one gets full paths from it.
-	sort.SliceStable(arts, func(i, j int) bool { return arts[i].p.Artifact == event.MFT && arts[j].p.Artifact != event.MFT })
-	mfts := map[string]ntfs.PathResolver{} // directory of the $MFT -> its paths
+	sort.SliceStable(arts, func(i, j int) bool {
+		return arts[i].kind.Artifact == event.MFT && arts[j].kind.Artifact != event.MFT
+	})
+	host := &hostFacts{}
+	defer host.report(o.Case)
+	mfts := map[string]ntfs.PathResolver{}
 	for _, a := range arts {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -306,8 +309,7 @@ func (o *Options) files(ctx context.Context, root string, paths []string) error 
 		if err != nil || strings.HasPrefix(rel, "..") {
 			rel = a.path
 		}
-		err = o.standalone(ctx, a, rel, mfts)
-		if err != nil {
+		if err := o.loose(ctx, a, rel, host, mfts); err != nil {
 			return err
 		}
 	}
@@ -317,49 +319,44 @@ func (o *Options) files(ctx context.Context, root string, paths []string) error 
 	return nil
 }
 
-func (o *Options) standalone(ctx context.Context, a found, rel string, mfts map[string]ntfs.PathResolver) error {
-	f, err := os.Open(a.path) // read-only: evidence is never written
-	if err != nil {
-		src := o.Case.BeginSource(0, rel, a.p.Name, a.p.Artifact)
-		src.Done(0, 1, fmt.Errorf("%s: %s: %w", o.Evidence, rel, err))
-		return nil
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	r := countingReader{f, &o.progress().Bytes}
-	switch a.p.Artifact {
-	case event.MFT:
-		return o.run(ctx, 0, "", rel, a.p.Name, a.p.Artifact, func(ctx context.Context, sink event.Sink) (Stats, error) {
-			m, err := ntfs.OpenMFTFile(r, fi.Size())
-			if err != nil {
-				return Stats{}, err
-			}
-			st, err := m.Parse(ctx, sink)
-			mfts[filepath.Dir(a.path)] = m
-			return Stats{st.Records, st.Errors}, err
-		})
-	case event.USN:
-		paths := nearestMFT(a.path, mfts)
-		return o.run(ctx, 0, "", rel, a.p.Name, a.p.Artifact, func(ctx context.Context, sink event.Sink) (Stats, error) {
-			st, err := ntfs.ParseUSNFile(ctx, r, fi.Size(), paths, sink)
-			return Stats{st.Records, st.Errors}, err
-		})
-	}
-	return nil
+func (o *Options) loose(ctx context.Context, a loose, rel string, host *hostFacts, mfts map[string]ntfs.PathResolver) error {
+	return o.run(ctx, 0, "", rel, a.kind.Name, a.kind.Artifact, func(ctx context.Context, sink event.Sink) (Stats, error) {
+		f, err := os.Open(a.path) // read-only: evidence is never written
+		if err != nil {
+			return Stats{Errors: 1}, err
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return Stats{Errors: 1}, err
+		}
+		dir := filepath.Dir(a.path)
+		return a.kind.parse(ctx, &found{kind: a.kind, path: rel, r: countingReader{f, &o.progress().Bytes}, size: fi.Size(),
+			sink: sink, host: host, mfts: mfts, dir: filepath.ToSlash(dir),
+			sibling: func(name string, max int64) ([]byte, error) { return readSibling(dir, name, max) }})
+	})
 }
 
-// nearestMFT finds the $MFT collected from the same volume as a journal:
-// in its folder or a parent folder ($J sits in $Extend below the root).
-func nearestMFT(path string, mfts map[string]ntfs.PathResolver) ntfs.PathResolver {
-	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
-		if m, ok := mfts[dir]; ok {
-			return m
-		}
-		if parent := filepath.Dir(dir); parent == dir {
-			return nil
+// readSibling reads a file of the same folder, matching the name without
+// regard to case (KAPE keeps Windows' casing: SYSTEM.LOG1 or system.LOG1).
+func readSibling(dir, name string, max int64) ([]byte, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if strings.EqualFold(e.Name(), name) && e.Type().IsRegular() {
+			f, err := os.Open(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			fi, err := f.Stat()
+			if err != nil {
+				return nil, err
+			}
+			return readCapped(f, fi.Size(), max)
 		}
 	}
+	return nil, os.ErrNotExist
 }

@@ -20,6 +20,7 @@ type memCase struct {
 	mu      sync.Mutex
 	volumes []event.Volume
 	sources []*memSource
+	hosts   []event.Host
 }
 
 type memSource struct {
@@ -36,6 +37,12 @@ func (m *memCase) AddVolume(v event.Volume) int64 {
 	defer m.mu.Unlock()
 	m.volumes = append(m.volumes, v)
 	return int64(len(m.volumes))
+}
+
+func (m *memCase) SetHost(h event.Host) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hosts = append(m.hosts, h)
 }
 
 func (m *memCase) SetVolumeIdentity(id int64, serial, label string) {
