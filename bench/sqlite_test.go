@@ -16,18 +16,6 @@ import (
 	"github.com/foothold/foothold/timeline"
 )
 
-// rawIndexes mirrors the indexes timeline builds after a load
-// (timeline/schema.go), so the raw baseline pays for the same end state.
-// Keep in step with that file.
-const rawIndexes = `
-CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
-CREATE INDEX IF NOT EXISTS events_host_ts ON events(host_id, ts);
-CREATE INDEX IF NOT EXISTS events_artifact_ts ON events(artifact, ts);
-CREATE INDEX IF NOT EXISTS events_type ON events(type);
-CREATE INDEX IF NOT EXISTS events_source ON events(source_id);
-INSERT INTO events_fts(rowid, message, path) SELECT id, message, path FROM events;
-`
-
 var (
 	sampleOnce   sync.Once
 	sampleEvents []event.Event
@@ -140,7 +128,7 @@ func rawInsert(b *testing.B, path string, rows [][]any) (load, index float64) {
 		b.Fatal(err)
 	}
 	t1 := time.Now()
-	if _, err := c.DB.Exec(rawIndexes); err != nil {
+	if err := timeline.IndexAll(c.DB); err != nil {
 		b.Fatal(err)
 	}
 	t2 := time.Now()
