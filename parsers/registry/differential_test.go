@@ -117,11 +117,13 @@ func TestKeysMatchLibregf(t *testing.T) {
 	needTool(t, "regfexport", "/usr/bin/python3")
 	compared := 0
 	for _, rel := range corpusHives(t) {
+		data := readCorpus(t, rel)
+		if !IsHive(data) || binary.LittleEndian.Uint32(data[28:]) != 0 {
+			// Not a primary hive (raw value dumps, log files): nothing
+			// for libregf to compare; the malformed-input tests cover them.
+			continue
+		}
 		t.Run(rel, func(t *testing.T) {
-			data := readCorpus(t, rel)
-			if !IsHive(data) || binary.LittleEndian.Uint32(data[28:]) != 0 {
-				t.Skipf("not a primary hive file")
-			}
 			tmp := corpusTemp(t, "hive", data)
 			want, ok := libregfKeys(t, tmp)
 			h, err := Open(data)
