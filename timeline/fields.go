@@ -18,7 +18,7 @@ func appendFields(b []byte, fields []event.Field) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, f.Key)
+		b = AppendJSONString(b, f.Key)
 		b = append(b, ':')
 		b = appendValue(b, f.Value)
 	}
@@ -30,7 +30,7 @@ func appendValue(b []byte, v any) []byte {
 	case nil:
 		return append(b, "null"...)
 	case string:
-		return appendString(b, x)
+		return AppendJSONString(b, x)
 	case bool:
 		return strconv.AppendBool(b, x)
 	case int:
@@ -60,7 +60,7 @@ func appendValue(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, s)
+			b = AppendJSONString(b, s)
 		}
 		return append(b, ']')
 	case []event.Field:
@@ -68,22 +68,22 @@ func appendValue(b []byte, v any) []byte {
 	}
 	j, err := json.Marshal(v)
 	if err != nil {
-		return appendString(b, "unencodable: "+err.Error())
+		return AppendJSONString(b, "unencodable: "+err.Error())
 	}
 	return append(b, j...)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString writes a JSON string. Invalid UTF-8 (names from damaged
-// records) becomes U+FFFD rather than failing the event.
-func appendString(b []byte, s string) []byte {
+// AppendJSONString writes s as a JSON string (exports share it); invalid UTF-8 becomes U+FFFD.
+// HTML characters are left alone (encoding/json would escape them), which
+// keeps messages readable with grep.
+func AppendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
 				i++
 				continue
 			}
@@ -98,7 +98,7 @@ func appendString(b []byte, s string) []byte {
 			case '\t':
 				b = append(b, '\\', 't')
 			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
 			i++
 			start = i
@@ -108,6 +108,15 @@ func appendString(b []byte, s string) []byte {
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		// U+2028/2029 are valid JSON but break JavaScript line parsing.
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, `\u202`...)
+			b = append(b, hex[r&0xf])
 			i += size
 			start = i
 			continue

@@ -201,7 +201,7 @@ func parseFields(s string, out []field) []field {
 		return out
 	}
 	fail := func() []field {
-		return append(out[:0], field{"fields_unparsed", string(appendJSONString(nil, s))})
+		return append(out[:0], field{"fields_unparsed", string(timeline.AppendJSONString(nil, s))})
 	}
 	if !json.Valid([]byte(s)) {
 		return fail()
@@ -370,58 +370,4 @@ func rename(key string, base, taken func(string) bool) string {
 		name = "field_" + name
 	}
 	return name
-}
-
-// appendJSONString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.
-// HTML characters are left alone (encoding/json would escape them), which
-// keeps messages readable with grep.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		// U+2028/2029 are valid JSON but break JavaScript line parsing.
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, `\u202`...)
-			b = append(b, hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -704,7 +704,7 @@ func FuzzFields(f *testing.F) {
 				t.Fatalf("name %q not unique", n)
 			}
 			names[n] = true
-			b = appendJSONString(b, n)
+			b = timeline.AppendJSONString(b, n)
 			b = append(b, ':')
 			b = append(b, fl.raw...)
 			_ = text(fl.raw)
@@ -729,8 +729,8 @@ func FuzzFields(f *testing.F) {
 		if s := Neutralize(cell); s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) && !isNumber(s) && s != "-" && s != "--:--:--" {
 			t.Fatalf("Neutralize(%q) = %q", cell, s)
 		}
-		if s := string(appendJSONString(nil, cell)); !json.Valid([]byte(s)) {
-			t.Fatalf("appendJSONString(%q) = %s", cell, s)
+		if s := string(timeline.AppendJSONString(nil, cell)); !json.Valid([]byte(s)) {
+			t.Fatalf("timeline.AppendJSONString(%q) = %s", cell, s)
 		}
 	})
 }

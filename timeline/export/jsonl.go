@@ -26,7 +26,7 @@ func writeJSONL(ctx context.Context, c *timeline.Case, f timeline.Filter, w io.W
 			b = append(b, '"')
 			b = append(b, k...)
 			b = append(b, `":`...)
-			b = appendJSONString(b, v)
+			b = timeline.AppendJSONString(b, v)
 			b = append(b, ',')
 		}
 		num := func(k string, v int64) {
@@ -58,7 +58,7 @@ func writeJSONL(ctx context.Context, c *timeline.Case, f timeline.Filter, w io.W
 		fs = parseFields(r.Fields, fs)
 		taken := func(k string) bool { return hasField(fs, k) }
 		for _, fl := range fs {
-			b = appendJSONString(b, rename(fl.key, tsReserved, taken))
+			b = timeline.AppendJSONString(b, rename(fl.key, tsReserved, taken))
 			b = append(b, ':')
 			b = append(b, fl.raw...)
 			b = append(b, ',')
