@@ -24,7 +24,7 @@ import (
 func needBuild(t *testing.T) {
 	t.Helper()
 	if err := Available(); err != nil {
-		t.Skip(err)
+		t.Skipf("image tools not installed or not permitted (root, /dev/fuse): %v", err)
 	}
 }
 

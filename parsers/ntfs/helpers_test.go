@@ -5,19 +5,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
 	"github.com/foothold/foothold/parsers/event"
 )
 
 // corpusDir is ../shared/corpus next to the repository root.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	return filepath.Join(root, "..", "shared", "corpus")
+	return testimg.Corpus(t)
 }
 
 func corpusFile(t testing.TB, rel string) string {

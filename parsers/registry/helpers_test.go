@@ -4,18 +4,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
 	"github.com/foothold/foothold/parsers/event"
 )
 
 // corpusDir is ../shared/corpus next to the repository root.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus")
+	return testimg.Corpus(t)
 }
 
 func corpusPath(t testing.TB, rel string) string {
