@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"unicode"
@@ -161,18 +162,24 @@ func (c *Case) Events(ctx context.Context, f Filter, fn func(*Row) error) error 
 	defer rows.Close()
 	var r Row
 	for rows.Next() {
-		var ts int64
-		if err := rows.Scan(&r.ID, &ts, &r.TimeDesc, &r.MACB, &r.Host, &r.Artifact, &r.Type, &r.User, &r.Path,
-			&r.Message, &r.Fields, &r.Record, &r.Offset, &r.SourceID, &r.EvidenceID, &r.Evidence, &r.VolumeOffset,
-			&r.ArtifactPath, &r.Parser); err != nil {
+		if err := scanRow(rows, &r); err != nil {
 			return err
 		}
-		r.Time = event.FileTime(ts)
 		if err := fn(&r); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// scanRow reads one row of rowSelect.
+func scanRow(rows *sql.Rows, r *Row) error {
+	var ts int64
+	err := rows.Scan(&r.ID, &ts, &r.TimeDesc, &r.MACB, &r.Host, &r.Artifact, &r.Type, &r.User, &r.Path,
+		&r.Message, &r.Fields, &r.Record, &r.Offset, &r.SourceID, &r.EvidenceID, &r.Evidence, &r.VolumeOffset,
+		&r.ArtifactPath, &r.Parser)
+	r.Time = event.FileTime(ts)
+	return err
 }
 
 // Count returns how many events match.

@@ -507,3 +507,35 @@ func TestIngestKapeFolderWithHivesAndEventLogs(t *testing.T) {
 		t.Errorf("hosts %+v, want %s from the registry", s.Hosts, want)
 	}
 }
+
+// `foothold file` gathers one file's story however the path is written.
+func TestFileStory(t *testing.T) {
+	cs := filepath.Join(t.TempDir(), "case.db")
+	ingestJSON(t, "-c", cs, "--host", "WS01", testimg.Path(t, "host1.raw"))
+	for _, q := range []string{
+		`C:\Users\jdoe\Downloads\Setup_Viewer_4.2.exe`,
+		`\Device\HarddiskVolume3\Users\jdoe\Downloads\Setup_Viewer_4.2.exe`,
+		`setup_viewer_4.2.exe`,
+	} {
+		out := mustRun(t, "file", "-c", cs, "--json", q)
+		var st timeline.FileStory
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]int{}
+		for _, e := range st.Events {
+			kinds[e.Artifact+"/"+e.Type]++
+			if !strings.Contains(strings.ToLower(e.Path), "setup_viewer_4.2.exe") {
+				t.Errorf("%s: unrelated event %s %s", q, e.Path, e.Message)
+			}
+		}
+		// host1's README: the download has $SI/$FN times, a Zone.Identifier
+		// and three USN records (usnjls lists them).
+		if kinds["mft/si"] == 0 || kinds["mft/fn"] == 0 || kinds["mft/zone"] != 1 || kinds["usn/usn"] != 3 {
+			t.Errorf("%s: %v", q, kinds)
+		}
+	}
+	if _, err := run(t, context.Background(), "file", "-c", cs, `C:\nowhere\nothing.exe`); err == nil {
+		t.Error("an unknown file should be an error")
+	}
+}

@@ -1,0 +1,276 @@
+package timeline
+
+import (
+	"context"
+	"encoding/json"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// NormalizePath reduces the many ways Windows artifacts name one file to a
+// single key: lower case, backslashes, no drive letter, device or volume
+// prefix, environment variables expanded to their usual targets.
+//
+//	C:\ProgramData\TPM\x.exe                      \programdata\tpm\x.exe
+//	\ProgramData\TPM\x.exe   (an $MFT path)        \programdata\tpm\x.exe
+//	\Device\HarddiskVolume2\ProgramData\TPM\x.exe \programdata\tpm\x.exe
+//	\VOLUME{01d94fb1c8a1b2c3-5a1f30c2}\PROGRAMDATA\TPM\X.EXE
+//	%ProgramData%\TPM\x.exe, \??\C:\..., \\?\C:\..., file:///C:/...
+//
+// UNC paths (\\host\share\...) keep their host: they name another machine.
+func NormalizePath(p string) string {
+	p = strings.TrimSpace(strings.Trim(p, `"`))
+	if p == "" {
+		return ""
+	}
+	if strings.HasPrefix(strings.ToLower(p), "file:///") {
+		p = p[len("file:///"):]
+	}
+	p = strings.ReplaceAll(p, "/", `\`)
+	lp := strings.ToLower(p)
+	for _, pre := range []string{`\??\`, `\\?\`, `\\.\`} {
+		if strings.HasPrefix(lp, pre) {
+			p, lp = p[len(pre):], lp[len(pre):]
+			if strings.HasPrefix(lp, `unc\`) {
+				return `\\` + lp[len(`unc\`):]
+			}
+		}
+	}
+	if strings.HasPrefix(lp, `\\`) {
+		return lp
+	}
+	for env, dir := range envDirs {
+		if strings.HasPrefix(lp, env) {
+			lp = dir + lp[len(env):]
+			break
+		}
+	}
+	switch {
+	case len(lp) >= 2 && lp[1] == ':' && unicode.IsLetter(rune(lp[0])):
+		lp = lp[2:]
+	case strings.HasPrefix(lp, `\device\`):
+		// \Device\HarddiskVolume2\..., \Device\Mup\host\share\...
+		rest := lp[len(`\device\`):]
+		if strings.HasPrefix(rest, `mup\`) {
+			return `\\` + rest[len(`mup\`):]
+		}
+		if i := strings.IndexByte(rest, '\\'); i >= 0 {
+			lp = rest[i:]
+		} else {
+			lp = `\`
+		}
+	case volumePrefix.MatchString(lp):
+		lp = volumePrefix.ReplaceAllString(lp, "")
+	}
+	// A bare name ("svchost.exe") stays a bare name: it can only match by
+	// base name.
+	return lp
+}
+
+var volumePrefix = regexp.MustCompile(`^\\volume\{[0-9a-f-]+\}`)
+
+// envDirs are the environment variables artifacts use, with the targets
+// they have on a default installation.
+var envDirs = map[string]string{
+	`%systemroot%`:         `\windows`,
+	`%windir%`:             `\windows`,
+	`\systemroot`:          `\windows`,
+	`%programdata%`:        `\programdata`,
+	`%programfiles%`:       `\program files`,
+	`%programfiles(x86)%`:  `\program files (x86)`,
+	`%systemdrive%`:        ``,
+	`%public%`:             `\users\public`,
+	`%allusersprofile%`:    `\programdata`,
+	`%commonprogramfiles%`: `\program files\common files`,
+}
+
+// FileStory is everything the case knows about one file.
+type FileStory struct {
+	Query  string            `json:"query"`
+	Key    string            `json:"key"`    // the normalised path, or the hash
+	Paths  []string          `json:"paths"`  // every spelling of the path seen
+	Hashes map[string]string `json:"hashes"` // sha1/sha256/md5 seen for it
+	Events []Row             `json:"events"`
+}
+
+// pathFields are the fields parsers use to name the file an event is about.
+var pathFields = []string{"target_path", "path", "image_path", "process", "parent_process", "executable", "file_path", "target"}
+
+var hashRE = regexp.MustCompile(`^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$`)
+
+// File collects the story of one file, named by a path (any of the forms
+// NormalizePath understands) or by an MD5, SHA-1 or SHA-256. Candidates
+// come from the full-text index by base name (or a scan of fields for a
+// hash); each is then matched exactly on its normalised path or hash, so
+// "x.exe" in another folder does not join the story.
+func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
+	st := &FileStory{Query: query, Hashes: map[string]string{}}
+	var rows []Row
+	collect := func(f Filter, match func(r *Row, fields map[string]any) bool) error {
+		return c.Events(ctx, f, func(r *Row) error {
+			var fields map[string]any
+			_ = json.Unmarshal([]byte(r.Fields), &fields)
+			if match(r, fields) {
+				rows = append(rows, *r)
+			}
+			return nil
+		})
+	}
+	if hashRE.MatchString(query) {
+		h := strings.ToLower(query)
+		st.Key = h
+		// A hash identifies the file; find its paths, then the story of
+		// each path too.
+		var paths []string
+		q := `SELECT DISTINCT e.path FROM events e WHERE instr(lower(e.fields), ?) > 0`
+		prs, err := c.DB.QueryContext(ctx, q, h)
+		if err != nil {
+			return nil, err
+		}
+		for prs.Next() {
+			var p string
+			prs.Scan(&p)
+			paths = append(paths, p)
+		}
+		prs.Close()
+		keys := map[string]bool{}
+		for _, p := range paths {
+			if k := NormalizePath(p); k != "" {
+				keys[k] = true
+			}
+		}
+		err = c.scanFields(ctx, h, func(r *Row, fields map[string]any) {
+			for _, k := range pathKeys(r, fields) {
+				keys[k] = true
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		for k := range keys {
+			if err := collect(Filter{Query: path.Base(strings.ReplaceAll(k, `\`, "/"))}, func(r *Row, fields map[string]any) bool {
+				return matchesKey(r, fields, k) || hasHash(fields, h)
+			}); err != nil {
+				return nil, err
+			}
+		}
+		if len(keys) == 0 {
+			if err := c.scanFields(ctx, h, func(r *Row, fields map[string]any) { rows = append(rows, *r) }); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		key := NormalizePath(query)
+		st.Key = key
+		base := path.Base(strings.ReplaceAll(key, `\`, "/"))
+		if err := collect(Filter{Query: base}, func(r *Row, fields map[string]any) bool {
+			return matchesKey(r, fields, key)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	// One row per event, in time order.
+	seen := map[int64]bool{}
+	paths := map[string]bool{}
+	for _, r := range rows {
+		if seen[r.ID] {
+			continue
+		}
+		seen[r.ID] = true
+		st.Events = append(st.Events, r)
+		var fields map[string]any
+		_ = json.Unmarshal([]byte(r.Fields), &fields)
+		if r.Path != "" {
+			paths[r.Path] = true
+		}
+		for _, h := range []string{"sha1", "sha256", "md5"} {
+			if v, ok := fields[h].(string); ok && v != "" {
+				st.Hashes[h] = strings.ToLower(v)
+			}
+		}
+	}
+	sort.SliceStable(st.Events, func(i, j int) bool {
+		if st.Events[i].Time != st.Events[j].Time {
+			return st.Events[i].Time < st.Events[j].Time
+		}
+		return st.Events[i].ID < st.Events[j].ID
+	})
+	for p := range paths {
+		st.Paths = append(st.Paths, p)
+	}
+	sort.Strings(st.Paths)
+	return st, nil
+}
+
+// scanFields visits events whose fields contain the text: a table scan,
+// which a hash lookup can afford.
+func (c *Case) scanFields(ctx context.Context, text string, fn func(r *Row, fields map[string]any)) error {
+	q := rowSelect + ` WHERE instr(lower(e.fields), ?) > 0 ORDER BY e.ts, e.id`
+	rs, err := c.DB.QueryContext(ctx, q, strings.ToLower(text))
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var r Row
+		if err := scanRow(rs, &r); err != nil {
+			return err
+		}
+		var fields map[string]any
+		_ = json.Unmarshal([]byte(r.Fields), &fields)
+		fn(&r, fields)
+	}
+	return rs.Err()
+}
+
+func pathKeys(r *Row, fields map[string]any) []string {
+	var keys []string
+	if k := NormalizePath(stripStream(r.Path)); k != "" {
+		keys = append(keys, k)
+	}
+	for _, f := range pathFields {
+		if v, ok := fields[f].(string); ok {
+			if k := NormalizePath(v); k != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// matchesKey says whether an event is about the file with this key: its
+// path, or a path-naming field, normalises to the key. A key without a
+// folder (a bare name) matches by base name.
+func matchesKey(r *Row, fields map[string]any, key string) bool {
+	bare := !strings.Contains(key, `\`)
+	for _, k := range pathKeys(r, fields) {
+		if k == key || (bare && path.Base(strings.ReplaceAll(k, `\`, "/")) == key) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasHash(fields map[string]any, h string) bool {
+	for _, k := range []string{"sha1", "sha256", "md5", "file_id"} {
+		if v, ok := fields[k].(string); ok {
+			v = strings.ToLower(strings.TrimPrefix(v, "0000"))
+			if v == h {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stripStream drops an alternate data stream name (":Zone.Identifier"), so
+// a file's streams join its story.
+func stripStream(p string) string {
+	if i := strings.LastIndexByte(p, ':'); i > 1 {
+		return p[:i]
+	}
+	return p
+}
