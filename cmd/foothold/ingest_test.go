@@ -539,3 +539,34 @@ func TestFileStory(t *testing.T) {
 		t.Error("an unknown file should be an error")
 	}
 }
+
+// Several images go into one case in one command; each keeps its host,
+// and `export --host` separates them.
+func TestSeveralImagesOneCase(t *testing.T) {
+	cs := filepath.Join(t.TempDir(), "case.db")
+	res := ingestJSON(t, "-c", cs, testimg.Path(t, "host1.raw"), testimg.Path(t, "gpt2.raw"), testimg.Path(t, "bare4.raw"))
+	if len(res) != 3 {
+		t.Fatalf("%d results", len(res))
+	}
+	var total int64
+	for _, r := range res {
+		if r.Status != "complete" || r.Events == 0 {
+			t.Errorf("%+v", r)
+		}
+		total += r.Events
+	}
+	c, err := timeline.OpenExisting(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, _ := c.Summarize(context.Background())
+	if len(s.Evidence) != 3 || len(s.Hosts) != 3 || s.Events != total {
+		t.Errorf("evidence %d hosts %d events %d (want 3, 3, %d)", len(s.Evidence), len(s.Hosts), s.Events, total)
+	}
+	out := mustRun(t, "export", "-c", cs, "-f", "csv", "--host", "gpt2")
+	lines := strings.Count(strings.TrimSpace(out), "\n") // header + rows
+	if int64(lines) != res[1].Events {
+		t.Errorf("export --host gpt2: %d rows, want %d", lines, res[1].Events)
+	}
+}
