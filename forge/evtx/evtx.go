@@ -355,7 +355,9 @@ func (c *chunk) add(p *prepared, id uint64, written event.FileTime) bool {
 	}
 	e.u32(uint32(len(e.b) + 4))
 	e.patch(size, uint32(len(e.b)))
-	if c.pos+len(e.b) > chunkSize {
+	// A record never ends on the chunk's last byte: libevtx (20181227)
+	// drops such a record, and Windows leaves free space at the end anyway.
+	if c.pos+len(e.b) >= chunkSize {
 		return false
 	}
 	copy(c.b[c.pos:], e.b)
