@@ -188,30 +188,32 @@ func build(f File) ([]byte, error) {
 		if v.DevicePath == "" {
 			return nil, fmt.Errorf("prefetch %s: volume %d has no device path", name, i)
 		}
-		e := vols[i*volumeEntrySize:]
-		le.PutUint32(e[0:], uint32(len(vols)))
-		le.PutUint32(e[4:], uint32(chars(v.DevicePath)))
-		le.PutUint64(e[8:], uint64(v.Created))
-		le.PutUint32(e[16:], v.Serial)
+		// vols grows below, so the entry is addressed by offset each time:
+		// a slice of it would be left behind when append reallocates.
+		e := i * volumeEntrySize
+		le.PutUint32(vols[e+0:], uint32(len(vols)))
+		le.PutUint32(vols[e+4:], uint32(chars(v.DevicePath)))
+		le.PutUint64(vols[e+8:], uint64(v.Created))
+		le.PutUint32(vols[e+16:], v.Serial)
 		vols = pad8(append(vols, utf16z(v.DevicePath)...))
 
 		// File references: version 3, no entries (we know no MFT numbers).
-		le.PutUint32(e[20:], uint32(len(vols)))
-		le.PutUint32(e[24:], 16)
+		le.PutUint32(vols[e+20:], uint32(len(vols)))
+		le.PutUint32(vols[e+24:], 16)
 		var refs [16]byte
 		le.PutUint32(refs[0:], 3)
 		vols = append(vols, refs[:]...)
 
-		le.PutUint32(e[28:], uint32(len(vols)))
-		le.PutUint32(e[32:], uint32(len(v.Directories)))
+		le.PutUint32(vols[e+28:], uint32(len(vols)))
+		le.PutUint32(vols[e+32:], uint32(len(v.Directories)))
 		onVolume := 0
 		for _, fn := range f.Files {
 			if strings.HasPrefix(strings.ToUpper(fn), strings.ToUpper(v.DevicePath)) {
 				onVolume++
 			}
 		}
-		le.PutUint32(e[36:], uint32(onVolume))
-		le.PutUint32(e[64:], uint32(len(v.Directories)))
+		le.PutUint32(vols[e+36:], uint32(onVolume))
+		le.PutUint32(vols[e+64:], uint32(len(v.Directories)))
 		for _, d := range v.Directories {
 			var l [2]byte
 			le.PutUint16(l[:], uint16(chars(d)))

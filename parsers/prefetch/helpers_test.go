@@ -1,0 +1,81 @@
+package prefetch
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/foothold/foothold/parsers/event"
+)
+
+// corpusDir is ../shared/corpus next to the repository root.
+func corpusDir(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	dir := filepath.Join(root, "..", "shared", "corpus")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("corpus: %v", err)
+	}
+	return dir
+}
+
+// corpusFiles lists every .pf file under the corpus's prefetch folder,
+// Bad/ included, sorted.
+func corpusFiles(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	root := filepath.Join(corpusDir(t), "prefetch")
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".pf") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func isBad(path string) bool {
+	return strings.Contains(filepath.ToSlash(path), "/Bad/")
+}
+
+func parseFile(t testing.TB, path string) ([]event.Event, Stats, error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []event.Event
+	st, err := Parse(context.Background(), path, f, fi.Size(), event.SinkFunc(func(e *event.Event) error {
+		c := *e
+		c.Fields = append([]event.Field(nil), e.Fields...)
+		evs = append(evs, c)
+		return nil
+	}))
+	return evs, st, err
+}
+
+func decodeFile(t testing.TB, path string) (*Info, error) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Decode(context.Background(), data)
+}
