@@ -1,0 +1,120 @@
+package jumplist
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/foothold/foothold/parsers/event"
+	"github.com/foothold/foothold/parsers/lnk"
+)
+
+// corpusDir is ../shared/corpus next to the repository.
+func corpusDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("repository root not found")
+		}
+		dir = parent
+	}
+	c := filepath.Join(dir, "..", "shared", "corpus")
+	if _, err := os.Stat(c); err != nil {
+		t.Fatalf("corpus not found at %s: %v", c, err)
+	}
+	return c
+}
+
+// corpusFiles lists files under corpus/jumplist whose name ends in
+// suffix, relative to corpus/jumplist, sorted.
+func corpusFiles(t testing.TB, suffix string) []string {
+	root := filepath.Join(corpusDir(t), "jumplist")
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, suffix) {
+			rel, _ := filepath.Rel(root, p)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		t.Fatalf("no *%s in the corpus", suffix)
+	}
+	return out
+}
+
+// lnkinfoCheck runs lnkinfo on the LNK at path and compares the target
+// times, local and network paths and machine id with l.
+func lnkinfoCheck(t *testing.T, what, path string, l *lnk.Link) int {
+	t.Helper()
+	out, err := exec.Command("lnkinfo", path).Output()
+	if err != nil {
+		t.Errorf("%s: lnkinfo: %v", what, err)
+		return 0
+	}
+	want := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "\t\t") {
+			continue
+		}
+		k, v, ok := strings.Cut(line[1:], ": ")
+		if ok {
+			k = strings.TrimRight(k, "\t")
+			if _, dup := want[k]; !dup {
+				want[k] = v
+			}
+		}
+	}
+	n := 0
+	for _, c := range []struct {
+		label string
+		got   event.FileTime
+	}{{"Creation time", l.Created}, {"Modification time", l.Modified}, {"Access time", l.Accessed}} {
+		var w event.FileTime
+		if s := want[c.label]; !strings.HasPrefix(s, "Not set") {
+			tm, err := time.Parse("Jan 02, 2006 15:04:05.000000000 UTC", s)
+			if err != nil {
+				t.Errorf("%s: %s %q: %v", what, c.label, s, err)
+				continue
+			}
+			w = event.FromTime(tm)
+		}
+		n++
+		if w != c.got {
+			t.Errorf("%s: %s = %s, lnkinfo %s", what, c.label, c.got, want[c.label])
+		}
+	}
+	machine := ""
+	if l.Tracker != nil {
+		machine = l.Tracker.MachineID
+	}
+	for _, c := range []struct{ label, got string }{
+		{"Local path", l.LocalPath()}, {"Network path", l.NetworkPath()},
+		{"Machine identifier", machine}, {"Command line arguments", l.Arguments},
+	} {
+		n++
+		if want[c.label] != c.got {
+			t.Errorf("%s: %s = %q, lnkinfo %q", what, c.label, c.got, want[c.label])
+		}
+	}
+	return n
+}
