@@ -7,85 +7,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"unicode"
+
+	"github.com/foothold/foothold/parsers/event"
 )
-
-// NormalizePath reduces the many ways Windows artifacts name one file to a
-// single key: lower case, backslashes, no drive letter, device or volume
-// prefix, environment variables expanded to their usual targets.
-//
-//	C:\ProgramData\TPM\x.exe                      \programdata\tpm\x.exe
-//	\ProgramData\TPM\x.exe   (an $MFT path)        \programdata\tpm\x.exe
-//	\Device\HarddiskVolume2\ProgramData\TPM\x.exe \programdata\tpm\x.exe
-//	\VOLUME{01d94fb1c8a1b2c3-5a1f30c2}\PROGRAMDATA\TPM\X.EXE
-//	%ProgramData%\TPM\x.exe, \??\C:\..., \\?\C:\..., file:///C:/...
-//
-// UNC paths (\\host\share\...) keep their host: they name another machine.
-func NormalizePath(p string) string {
-	p = strings.TrimSpace(strings.Trim(p, `"`))
-	if p == "" {
-		return ""
-	}
-	if strings.HasPrefix(strings.ToLower(p), "file:///") {
-		p = p[len("file:///"):]
-	}
-	p = strings.ReplaceAll(p, "/", `\`)
-	lp := strings.ToLower(p)
-	for _, pre := range []string{`\??\`, `\\?\`, `\\.\`} {
-		if strings.HasPrefix(lp, pre) {
-			p, lp = p[len(pre):], lp[len(pre):]
-			if strings.HasPrefix(lp, `unc\`) {
-				return `\\` + lp[len(`unc\`):]
-			}
-		}
-	}
-	if strings.HasPrefix(lp, `\\`) {
-		return lp
-	}
-	for env, dir := range envDirs {
-		if strings.HasPrefix(lp, env) {
-			lp = dir + lp[len(env):]
-			break
-		}
-	}
-	switch {
-	case len(lp) >= 2 && lp[1] == ':' && unicode.IsLetter(rune(lp[0])):
-		lp = lp[2:]
-	case strings.HasPrefix(lp, `\device\`):
-		// \Device\HarddiskVolume2\..., \Device\Mup\host\share\...
-		rest := lp[len(`\device\`):]
-		if strings.HasPrefix(rest, `mup\`) {
-			return `\\` + rest[len(`mup\`):]
-		}
-		if i := strings.IndexByte(rest, '\\'); i >= 0 {
-			lp = rest[i:]
-		} else {
-			lp = `\`
-		}
-	case volumePrefix.MatchString(lp):
-		lp = volumePrefix.ReplaceAllString(lp, "")
-	}
-	// A bare name ("svchost.exe") stays a bare name: it can only match by
-	// base name.
-	return lp
-}
-
-var volumePrefix = regexp.MustCompile(`^\\volume\{[0-9a-f-]+\}`)
-
-// envDirs are the environment variables artifacts use, with the targets
-// they have on a default installation.
-var envDirs = map[string]string{
-	`%systemroot%`:         `\windows`,
-	`%windir%`:             `\windows`,
-	`\systemroot`:          `\windows`,
-	`%programdata%`:        `\programdata`,
-	`%programfiles%`:       `\program files`,
-	`%programfiles(x86)%`:  `\program files (x86)`,
-	`%systemdrive%`:        ``,
-	`%public%`:             `\users\public`,
-	`%allusersprofile%`:    `\programdata`,
-	`%commonprogramfiles%`: `\program files\common files`,
-}
 
 // FileStory is everything the case knows about one file.
 type FileStory struct {
@@ -138,7 +62,7 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 		prs.Close()
 		keys := map[string]bool{}
 		for _, p := range paths {
-			if k := NormalizePath(p); k != "" {
+			if k := event.NormalizePath(p); k != "" {
 				keys[k] = true
 			}
 		}
@@ -163,7 +87,7 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 			}
 		}
 	} else {
-		key := NormalizePath(query)
+		key := event.NormalizePath(query)
 		st.Key = key
 		base := path.Base(strings.ReplaceAll(key, `\`, "/"))
 		if err := collect(Filter{Query: base}, func(r *Row, fields map[string]any) bool {
@@ -228,12 +152,12 @@ func (c *Case) scanFields(ctx context.Context, text string, fn func(r *Row, fiel
 
 func pathKeys(r *Row, fields map[string]any) []string {
 	var keys []string
-	if k := NormalizePath(stripStream(r.Path)); k != "" {
+	if k := event.NormalizePath(stripStream(r.Path)); k != "" {
 		keys = append(keys, k)
 	}
 	for _, f := range pathFields {
 		if v, ok := fields[f].(string); ok {
-			if k := NormalizePath(v); k != "" {
+			if k := event.NormalizePath(v); k != "" {
 				keys = append(keys, k)
 			}
 		}

@@ -279,9 +279,10 @@ func (s *Source) Emit(e *event.Event) error {
 	if err := s.in.failed(); err != nil {
 		return err
 	}
-	if e.Time == 0 {
-		return nil // an event needs a time; parsers keep unset times in fields
-	}
+	// An event without a time (a PE with no compile or signing time, a
+	// link whose times are all zero) is kept with ts 0: its hashes and paths
+	// are facts the case must not lose. It sorts first and exports with an
+	// empty datetime.
 	host := s.host
 	if e.Host != "" {
 		host = s.in.Host(e.Host)

@@ -1,17 +1,29 @@
 package walk
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"slices"
+	"sort"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/foothold/foothold/parsers/browser"
 	"github.com/foothold/foothold/parsers/event"
 	"github.com/foothold/foothold/parsers/evtx"
+	"github.com/foothold/foothold/parsers/jumplist"
+	"github.com/foothold/foothold/parsers/lnk"
 	"github.com/foothold/foothold/parsers/ntfs"
+	"github.com/foothold/foothold/parsers/pe"
+	"github.com/foothold/foothold/parsers/prefetch"
 	"github.com/foothold/foothold/parsers/registry"
+	"github.com/foothold/foothold/parsers/srum"
+	"github.com/foothold/foothold/parsers/task"
 )
 
 // artifactFile is one kind of artifact file the walk recognises, inside
@@ -56,7 +68,98 @@ var artifactFiles = []*artifactFile{
 	{Name: "evtx", Artifact: event.EVTX, sniff: evtx.IsEVTX,
 		match: func(p string) bool { return strings.HasSuffix(p, ".evtx") }, parse: parseEVTX},
 	{Name: "registry", Artifact: event.Registry, sniff: sniffHive, match: isHivePath, parse: parseHive},
+	{Name: "prefetch", Artifact: event.Prefetch, sniff: prefetch.IsPrefetch,
+		match: func(p string) bool { return strings.HasSuffix(p, ".pf") }, parse: parsePrefetch},
+	// SRUM by name only: its ESE signature is shared by every ESE database.
+	{Name: "srum", Artifact: event.SRUM, match: baseIs("srudb.dat"), parse: parseSRUM},
+	{Name: "lnk", Artifact: event.LNK, sniff: lnk.IsLNK,
+		match: func(p string) bool { return strings.HasSuffix(p, ".lnk") }, parse: parseLNK},
+	// Jump lists by name only: their OLE signature is every Office file's.
+	{Name: "jumplist", Artifact: event.JumpList,
+		match: func(p string) bool {
+			return strings.HasSuffix(p, ".automaticdestinations-ms") || strings.HasSuffix(p, ".customdestinations-ms")
+		}, parse: parseJumpList},
+	{Name: "task", Artifact: event.Task, sniff: task.IsTaskXML, match: isTaskPath, parse: parseTask},
+	// Browser databases by name: SQLite's header is every SQLite file's.
+	{Name: "browser", Artifact: event.Browser, match: isBrowserPath, parse: parseBrowser},
 }
+
+func isTaskPath(p string) bool {
+	return strings.Contains(p, "/windows/system32/tasks/") ||
+		(strings.Contains(p, "/windows/tasks/") && strings.HasSuffix(p, ".job"))
+}
+
+// isBrowserPath recognises Chromium browsers' History (in a "User Data"
+// profile, or Opera's folder) and Firefox's places.sqlite.
+func isBrowserPath(p string) bool {
+	switch path.Base(p) {
+	case "places.sqlite":
+		return true
+	case "history":
+		return strings.Contains(p, "/user data/") || strings.Contains(p, "/opera") || !strings.Contains(p, "/")
+	}
+	return false
+}
+
+// The parsers of the execution and file artifacts share one signature; each
+// has its own Stats type.
+func parsePrefetch(ctx context.Context, a *found) (Stats, error) {
+	st, err := prefetch.Parse(ctx, a.base(), a.r, a.size, a.sink)
+	return Stats{st.Records, st.Errors}, err
+}
+
+func parseSRUM(ctx context.Context, a *found) (Stats, error) {
+	st, err := srum.Parse(ctx, a.base(), a.r, a.size, a.sink)
+	return Stats{st.Records, st.Errors}, err
+}
+
+func parseLNK(ctx context.Context, a *found) (Stats, error) {
+	st, err := lnk.Parse(ctx, a.base(), a.r, a.size, a.sink)
+	return Stats{st.Records, st.Errors}, err
+}
+
+func parseJumpList(ctx context.Context, a *found) (Stats, error) {
+	st, err := jumplist.Parse(ctx, a.base(), a.r, a.size, a.sink)
+	return Stats{st.Records, st.Errors}, err
+}
+
+// parseTask reads task XML and .job files. Their dates are local time
+// without a zone; the host's bias from the SYSTEM hive (parsed earlier)
+// turns them into UTC, as a fixed offset (DST is not modelled).
+func parseTask(ctx context.Context, a *found) (Stats, error) {
+	var loc *time.Location
+	if id := a.host.system; id != nil {
+		loc = time.FixedZone(id.TimeZone, -id.ActiveBias*60)
+	}
+	var st task.Stats
+	var err error
+	if strings.HasSuffix(strings.ToLower(a.path), ".job") {
+		st, err = task.ParseJob(ctx, a.base(), a.r, a.size, loc, a.sink)
+	} else {
+		st, err = task.ParseXML(ctx, a.base(), a.r, a.size, loc, a.sink)
+	}
+	return Stats{st.Records, st.Errors}, err
+}
+
+// parseBrowser reads a browser database with its write-ahead log when one
+// lies beside it (recent visits are often only there).
+func parseBrowser(ctx context.Context, a *found) (Stats, error) {
+	var wal []byte
+	if a.sibling != nil {
+		wal, _ = a.sibling(a.base()+"-wal", 1<<30)
+	}
+	st, err := browser.ParseWithWAL(ctx, a.base(), a.r, a.size, bytes.NewReader(wal), int64(len(wal)), a.sink)
+	return Stats{st.Records, st.Errors}, err
+}
+
+func parsePE(ctx context.Context, a *found) (Stats, error) {
+	st, err := pe.Parse(ctx, a.base(), a.r, a.size, a.sink)
+	return Stats{st.Records, st.Errors}, err
+}
+
+// base is the artifact's file name, which some parsers read meaning from
+// (a jump list's AppID, a ForwardedEvents log).
+func (a *found) base() string { return path.Base(strings.ReplaceAll(a.path, `\`, "/")) }
 
 func baseIs(names ...string) func(string) bool {
 	return func(p string) bool {
@@ -152,7 +255,7 @@ func nearestMFT(dir string, mfts map[string]ntfs.PathResolver) ntfs.PathResolver
 }
 
 func parseEVTX(ctx context.Context, a *found) (Stats, error) {
-	st, err := evtx.ParseFile(ctx, path.Base(strings.ReplaceAll(a.path, `\`, "/")), a.r, a.size, a.sink)
+	st, err := evtx.ParseFile(ctx, a.base(), a.r, a.size, a.sink)
 	a.host.addComputers(st.Computers)
 	return Stats{st.Records, st.Errors}, err
 }
@@ -273,4 +376,91 @@ func (h *hostFacts) report(rec event.Recorder) {
 		rec.SetHost(event.Host{Name: name, Domain: domain, Origin: "evtx",
 			Details: map[string]any{"computers_in_event_logs": h.computers}})
 	}
+}
+
+// peFile parses executables; they are chosen by place and by reference,
+// not by the artifact table (an .exe anywhere would be every system file).
+var peFile = &artifactFile{Name: "pe", Artifact: event.PE, parse: parsePE}
+
+// peLimit caps the time one executable may take.
+const peLimit = 2 * time.Minute
+
+// isStagedPE recognises executables in the places users can write to and
+// attackers stage tools: user profiles' Downloads, AppData and Temp,
+// ProgramData, Windows\Temp, the task folders, and the root of Windows.
+func isStagedPE(p string) bool {
+	lp := strings.ToLower(strings.ReplaceAll(p, `\`, "/"))
+	switch path.Ext(lp) {
+	case ".exe", ".dll", ".sys", ".scr", ".cpl", ".ocx", ".com", ".efi":
+	default:
+		return false
+	}
+	switch {
+	case strings.HasPrefix(lp, "/users/"):
+		parts := strings.Split(lp, "/")
+		return len(parts) > 3 && (parts[3] == "downloads" || parts[3] == "appdata" || parts[3] == "desktop" || parts[3] == "documents")
+	case strings.HasPrefix(lp, "/programdata/"), strings.HasPrefix(lp, "/windows/temp/"),
+		strings.HasPrefix(lp, "/windows/tasks/"), strings.HasPrefix(lp, "/windows/system32/tasks/"),
+		strings.HasPrefix(lp, "/perflogs/"), strings.HasPrefix(lp, "/$recycle.bin/"):
+		return true
+	case strings.Count(lp, "/") == 2 && strings.HasPrefix(lp, "/windows/"):
+		return true
+	}
+	return false
+}
+
+func isMZ(r io.ReaderAt) bool {
+	var b [2]byte
+	n, _ := r.ReadAt(b[:], 0)
+	return n == 2 && b[0] == 'M' && b[1] == 'Z'
+}
+
+// referenced gathers the executables that parsed artifacts name (Prefetch,
+// Amcache, ShimCache, event-log process creation, tasks, links), so the
+// files themselves get hashed and their signatures checked.
+type referenced struct {
+	mu    sync.Mutex
+	paths map[string]bool
+}
+
+// maxReferenced bounds the set: a host names a few thousand programs.
+const maxReferenced = 50_000
+
+var referenceFields = []string{"target_path", "process", "parent_process", "image_path", "executable", "command"}
+
+func (r *referenced) watch(sink event.Sink) event.Sink {
+	return event.SinkFunc(func(e *event.Event) error {
+		if e.Artifact != event.MFT && e.Artifact != event.USN && e.Artifact != event.PE {
+			for _, f := range e.Fields {
+				if !slices.Contains(referenceFields, f.Key) {
+					continue
+				}
+				s, ok := f.Value.(string)
+				if !ok || s == "" {
+					continue
+				}
+				key := event.NormalizePath(s)
+				if !strings.HasPrefix(key, `\`) || strings.HasPrefix(key, `\\`) {
+					continue // bare names and UNC paths name no file on this volume
+				}
+				r.mu.Lock()
+				if len(r.paths) < maxReferenced {
+					r.paths[key] = true
+				}
+				r.mu.Unlock()
+			}
+		}
+		return sink.Emit(e)
+	})
+}
+
+func (r *referenced) sorted() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.paths))
+	for p := range r.paths {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -138,7 +138,11 @@ func (o *Options) run(ctx context.Context, volID int64, where, path, parser, art
 	src := o.Case.BeginSource(volID, path, parser, artifact)
 	sink := countingSink{src, &o.progress().Events}
 	what := fmt.Sprintf("%s%s: %s", o.Evidence, where, path)
-	st, err := guard(ctx, o.Limit, what, func(ctx context.Context) (Stats, error) { return fn(ctx, sink) })
+	limit := o.Limit
+	if artifact == event.PE && (limit == 0 || limit > peLimit) {
+		limit = peLimit // one executable: a parser taking longer is stuck
+	}
+	st, err := guard(ctx, limit, what, func(ctx context.Context) (Stats, error) { return fn(ctx, sink) })
 	o.progress().Records.Add(st.Records)
 	if err != nil && !errors.Is(err, context.Canceled) && !strings.HasPrefix(err.Error(), o.Evidence) {
 		err = fmt.Errorf("%s: %w", what, err)
@@ -200,13 +204,18 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 		return err
 	}
 	o.Case.SetVolumeIdentity(id, vol.Serial(), vol.Label())
-	// Artifact files are found in the same pass that emits the $MFT's
-	// events.
-	var files []ntfs.File
+	// Artifact files and the executables in user-writable and staging
+	// places are found in the same pass that emits the $MFT's events.
+	var files, staged []ntfs.File
 	if err := o.run(ctx, id, where, `\$MFT`, "ntfs.mft", event.MFT, func(ctx context.Context, sink event.Sink) (Stats, error) {
 		st, err := vol.ParseMFTFiles(ctx, sink, func(f ntfs.File) {
-			if !f.IsDir && classify(f.Path, nil, false) != nil {
+			if f.IsDir {
+				return
+			}
+			if classify(f.Path, nil, false) != nil {
 				files = append(files, f)
+			} else if isStagedPE(f.Path) {
+				staged = append(staged, f)
 			}
 		})
 		return Stats{st.Records, st.Errors}, err
@@ -224,15 +233,15 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 	}); err != nil {
 		return err
 	}
-	for _, f := range files {
-		k := classify(f.Path, nil, false)
-		dir := f.Path[:strings.LastIndex(f.Path, `\`)+1]
-		err := o.run(ctx, id, where, f.Path, k.Name, k.Artifact, func(ctx context.Context, sink event.Sink) (Stats, error) {
-			r, size, err := vol.OpenFile(f.Path)
+	refs := &referenced{paths: map[string]bool{}}
+	parseOn := func(p string, k *artifactFile) error {
+		dir := p[:strings.LastIndex(p, `\`)+1]
+		return o.run(ctx, id, where, p, k.Name, k.Artifact, func(ctx context.Context, sink event.Sink) (Stats, error) {
+			r, size, err := vol.OpenFile(p)
 			if err != nil {
 				return Stats{Errors: 1}, err
 			}
-			return k.parse(ctx, &found{kind: k, path: f.Path, r: r, size: size, sink: sink, host: host,
+			return k.parse(ctx, &found{kind: k, path: p, r: r, size: size, sink: refs.watch(sink), host: host,
 				sibling: func(name string, max int64) ([]byte, error) {
 					r, size, err := vol.OpenFile(dir + name)
 					if err != nil {
@@ -241,7 +250,35 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 					return readCapped(r, size, max)
 				}})
 		})
-		if err != nil {
+	}
+	// Hives first: the SYSTEM hive's time zone dates the task files.
+	sort.SliceStable(files, func(i, j int) bool {
+		return classify(files[i].Path, nil, false).Artifact == event.Registry &&
+			classify(files[j].Path, nil, false).Artifact != event.Registry
+	})
+	for _, f := range files {
+		if err := parseOn(f.Path, classify(f.Path, nil, false)); err != nil {
+			return err
+		}
+	}
+	// Executables: those in staging places, then every one an execution
+	// artifact names that exists on this volume.
+	done := map[string]bool{}
+	for _, f := range staged {
+		done[event.NormalizePath(f.Path)] = true
+		if err := parseOn(f.Path, peFile); err != nil {
+			return err
+		}
+	}
+	for _, key := range refs.sorted() {
+		if done[key] {
+			continue
+		}
+		done[key] = true
+		if r, size, err := vol.OpenFile(key); err != nil || size < 64 || !isMZ(r) {
+			continue // on another volume or host, gone, or not an executable
+		}
+		if err := parseOn(key, peFile); err != nil {
 			return err
 		}
 	}
@@ -294,10 +331,18 @@ func (o *Options) files(ctx context.Context, root string, paths []string) error 
 			arts = append(arts, loose{p, k})
 		}
 	}
-	// $MFT files first: a $J found beside one gets full paths from it.
-	sort.SliceStable(arts, func(i, j int) bool {
-		return arts[i].kind.Artifact == event.MFT && arts[j].kind.Artifact != event.MFT
-	})
+	// $MFT files first (a $J found beside one gets full paths from it),
+	// then hives (the SYSTEM hive's time zone dates task files).
+	rank := func(k *artifactFile) int {
+		switch k.Artifact {
+		case event.MFT:
+			return 0
+		case event.Registry:
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(arts, func(i, j int) bool { return rank(arts[i].kind) < rank(arts[j].kind) })
 	host := &hostFacts{}
 	defer host.report(o.Case)
 	mfts := map[string]ntfs.PathResolver{}
