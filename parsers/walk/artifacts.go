@@ -153,7 +153,8 @@ func parseBrowser(ctx context.Context, a *found) (Stats, error) {
 }
 
 func parsePE(ctx context.Context, a *found) (Stats, error) {
-	st, err := pe.Parse(ctx, a.base(), a.r, a.size, a.sink)
+	// The whole path: it is the file's identity in its events.
+	st, err := pe.Parse(ctx, a.path, a.r, a.size, a.sink)
 	return Stats{st.Records, st.Errors}, err
 }
 
