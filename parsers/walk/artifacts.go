@@ -297,7 +297,9 @@ func parseHive(ctx context.Context, a *found) (Stats, error) {
 			a.host.os = info
 		}
 	}
-	return Stats{st.Records, st.Errors}, perr
+	// A hive's records are its keys: a SAM or a dirty hive read whole gives
+	// few events but is not empty.
+	return Stats{st.Keys, st.Errors}, perr
 }
 
 // profileName is the user a profile hive belongs to: the folder under
