@@ -175,6 +175,7 @@ func runChild(tb testing.TB, keep bool, name string, args ...string) childRun {
 type ingestSummary struct {
 	Evidence  string  `json:"evidence"`
 	Status    string  `json:"status"`
+	Artifacts int64   `json:"artifacts"`
 	Records   int64   `json:"records"`
 	Events    int64   `json:"events"`
 	Seconds   float64 `json:"seconds"`

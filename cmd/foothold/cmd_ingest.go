@@ -39,6 +39,7 @@ type IngestResult struct {
 	SHA256    string   `json:"sha256"`
 	Status    string   `json:"status"` // complete, duplicate, interrupted, failed
 	Verified  string   `json:"verified,omitempty"`
+	Artifacts int64    `json:"artifacts"`
 	Records   int64    `json:"records"`
 	Events    int64    `json:"events"`
 	Seconds   float64  `json:"seconds"`
@@ -126,8 +127,8 @@ func (a *App) printResult(r IngestResult) {
 		fmt.Fprintf(a.Out, "%s: already in the case (sha256 %s), skipped\n", r.Evidence, short(r.SHA256))
 		return
 	}
-	fmt.Fprintf(a.Out, "%s: %s %s, host %s: %s, %d records, %d events in %.2fs (%.0f events/s)\n",
-		r.Evidence, r.Kind, r.Format, r.Host, r.Status, r.Records, r.Events, r.Seconds, r.EventsSec)
+	fmt.Fprintf(a.Out, "%s: %s %s, host %s: %s, %d artifacts, %d records, %d events in %.2fs (%.0f events/s)\n",
+		r.Evidence, r.Kind, r.Format, r.Host, r.Status, r.Artifacts, r.Records, r.Events, r.Seconds, r.EventsSec)
 	if r.Verified != "" {
 		fmt.Fprintf(a.Out, "  verify: %s\n", r.Verified)
 	}
@@ -284,7 +285,7 @@ func (a *App) ingestOne(ctx context.Context, c *timeline.Case, o *IngestOptions,
 	if err != nil && res.Status != "interrupted" {
 		res.Error = err.Error()
 	}
-	res.Records, res.Events = prog.Records.Load(), prog.Events.Load()
+	res.Artifacts, res.Records, res.Events = prog.Sources.Load(), prog.Records.Load(), prog.Events.Load()
 	res.Seconds = a.Now().Sub(start).Seconds()
 	if res.Seconds > 0 {
 		res.EventsSec = float64(res.Events) / res.Seconds

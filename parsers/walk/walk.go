@@ -26,6 +26,7 @@ type Progress struct {
 	Total   atomic.Int64 // bytes the walk expects to read (0 when unknown)
 	Records atomic.Int64
 	Events  atomic.Int64
+	Sources atomic.Int64 // artifacts parsed (one source row each)
 }
 
 // Options configure a walk.
@@ -136,6 +137,7 @@ func (c countingSink) Emit(e *event.Event) error {
 func (o *Options) run(ctx context.Context, volID int64, where, path, parser, artifact string,
 	fn func(ctx context.Context, sink event.Sink) (Stats, error)) error {
 	src := o.Case.BeginSource(volID, path, parser, artifact)
+	o.progress().Sources.Add(1)
 	sink := countingSink{src, &o.progress().Events}
 	what := fmt.Sprintf("%s%s: %s", o.Evidence, where, path)
 	limit := o.Limit
