@@ -62,7 +62,7 @@ All times are UTC with 100 ns precision.`,
 	}
 	root.SetOut(a.Out)
 	root.SetErr(a.Err)
-	root.AddCommand(a.ingestCmd(), a.exportCmd(), a.infoCmd(), a.demoCmd())
+	root.AddCommand(a.ingestCmd(), a.exportCmd(), a.infoCmd(), a.demoCmd(), a.forgeCmd())
 	root.AddCommand(a.fileCmd())
 	return root
 }
