@@ -1,62 +1,81 @@
 package main
 
 import (
+	"archive/tar"
 	"compress/bzip2"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/foothold/foothold/parsers/walk"
 	"github.com/foothold/foothold/timeline"
 )
 
 // DemoOptions are the flags of `foothold demo`.
 type DemoOptions struct {
-	Case  string
-	Image string
+	Case    string
+	CaseDir string
 }
 
 func (a *App) demoCmd() *cobra.Command {
 	o := &DemoOptions{}
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Ingest the bundled sample image into a case and show what Foothold finds",
-		Long: `Demo unpacks the committed sample disk image (testdata/images/host1.raw.bz2, run from the
-repository root), ingests it into a new case and prints the case summary and the
-key events: the downloaded installer's Zone.Identifier, the timestomped DLL, and the
-USN journal's view of the intrusion.`,
+		Short: "Ingest the bundled 3CX-like demo case (five hosts) and show what Foothold finds",
+		Long: `Demo unpacks the committed demo case (testdata/cases/3cx, run from the repository root):
+five Windows hosts of a supply-chain intrusion, each disk in another container (E01 in two
+segments, VMDK, VHDX, split raw, raw). It ingests them all into one new case and prints the
+summary and the key evidence: the downloaded installer, the logons that carried the attacker
+from host to host, and the log clearing at the end. The story and its ground truth are in
+testdata/cases/3cx/truth.json.`,
 		Example: `  go run -tags sqlite_fts5 ./cmd/foothold demo
   foothold demo -c /tmp/demo.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runDemo(cmd.Context(), o) },
 	}
-	cmd.Flags().StringVarP(&o.Case, "case", "c", "", "case file to create (default: a new temporary folder)")
-	cmd.Flags().StringVar(&o.Image, "image", filepath.Join("testdata", "images", "host1.raw.bz2"), "sample image (.raw or .raw.bz2)")
+	cmd.Flags().StringVarP(&o.Case, "case", "c", "", "case file to create (default: in a new temporary folder)")
+	cmd.Flags().StringVar(&o.CaseDir, "demo", filepath.Join("testdata", "cases", "3cx"), "demo case folder (with images/HOST.tar.bz2)")
 	return cmd
 }
 
 func (a *App) runDemo(ctx context.Context, o *DemoOptions) error {
+	archives, err := filepath.Glob(filepath.Join(o.CaseDir, "images", "*.tar.bz2"))
+	if err != nil || len(archives) == 0 {
+		return fmt.Errorf("no demo images under %s (run from the repository root, or pass --demo)", filepath.Join(o.CaseDir, "images"))
+	}
+	sort.Strings(archives)
 	dir, err := os.MkdirTemp("", "foothold-demo-")
 	if err != nil {
 		return err
 	}
-	img := o.Image
-	if strings.HasSuffix(img, ".bz2") {
-		raw := filepath.Join(dir, strings.TrimSuffix(filepath.Base(img), ".bz2"))
-		if err := bunzip(img, raw); err != nil {
-			return fmt.Errorf("demo image %s: %w (run from the repository root, or pass --image)", img, err)
+	var evidence []string
+	for _, arc := range archives {
+		host := strings.TrimSuffix(filepath.Base(arc), ".tar.bz2")
+		files, err := untarBz2(arc, filepath.Join(dir, host))
+		if err != nil {
+			return fmt.Errorf("demo image %s: %w", arc, err)
 		}
-		img = raw
+		// The first file of each container (later segments and extents
+		// are found from it).
+		for _, f := range files {
+			if kind, _, err := walk.Classify(f); err == nil && kind == walk.KindImage {
+				evidence = append(evidence, f)
+			}
+		}
 	}
 	if o.Case == "" {
 		o.Case = filepath.Join(dir, "demo.db")
 	}
-	fmt.Fprintf(a.Out, "Foothold demo: ingesting %s into %s\n\n", o.Image, o.Case)
-	if err := a.runIngest(ctx, &IngestOptions{Case: o.Case, Host: "WS-TRADER01", Evidence: []string{img}, Quiet: true}); err != nil {
+	fmt.Fprintf(a.Out, "Foothold demo: %d hosts of %s into %s\n\n", len(evidence), o.CaseDir, o.Case)
+	if err := a.runIngest(ctx, &IngestOptions{Case: o.Case, Evidence: evidence, Quiet: true}); err != nil {
 		return err
 	}
 	c, err := timeline.OpenExisting(o.Case)
@@ -73,37 +92,121 @@ func (a *App) runDemo(ctx context.Context, o *DemoOptions) error {
 	for _, q := range []struct {
 		title string
 		f     timeline.Filter
+		keep  func(fields map[string]any) bool
 	}{
-		{"Downloads (Zone.Identifier)", timeline.Filter{Artifacts: []string{"mft"}, Types: []string{"zone"}}},
-		{"Timestomp indicators", timeline.Filter{Artifacts: []string{"mft"}, Types: []string{"timestomp"}}},
-		{"USN journal", timeline.Filter{Artifacts: []string{"usn"}, Limit: 40}},
+		{"The download (Zone.Identifier, browser)", timeline.Filter{Types: []string{"zone", "download"}}, nil},
+		{"Timestomp indicators", timeline.Filter{Artifacts: []string{"mft"}, Types: []string{"timestomp"}}, nil},
+		{"Remote logons (4624 type 3 and 10 from another address) and remote execution (7045, 4698, 1149)",
+			timeline.Filter{Artifacts: []string{"evtx"}, Types: []string{"4624", "7045", "4698", "1149"}},
+			func(f map[string]any) bool {
+				if f["event_id"] != float64(4624) {
+					return true
+				}
+				lt, ip := f["logon_type"], fmt.Sprint(f["src_ip"])
+				return (lt == float64(3) || lt == float64(10)) && ip != "" && ip != "-" && ip != "<nil>" && ip != "::1"
+			}},
+		{"Logs cleared (Security 1102, System 104)", timeline.Filter{Artifacts: []string{"evtx"}, Types: []string{"1102", "104"}},
+			func(f map[string]any) bool { return f["channel"] == "Security" || f["channel"] == "System" }},
 	} {
 		fmt.Fprintf(a.Out, "\n%s\n", q.title)
+		n := 0
 		err := c.Events(ctx, q.f, func(r *timeline.Row) error {
-			fmt.Fprintf(a.Out, "  %s  %-4s %s\n", r.Time, r.MACB, r.Message)
+			if q.keep != nil {
+				var f map[string]any
+				if json.Unmarshal([]byte(r.Fields), &f) != nil || !q.keep(f) {
+					return nil
+				}
+			}
+			if n++; n <= 30 {
+				fmt.Fprintf(a.Out, "  %s [%s] %s\n", r.Time, r.Host, r.Message)
+			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
+		if n > 30 {
+			fmt.Fprintf(a.Out, "  … %d more\n", n-30)
+		}
 	}
 	fmt.Fprintf(a.Out, "\nNext: foothold export -c %s -f csv -o timeline.csv\n", o.Case)
+	fmt.Fprintf(a.Out, "      foothold file -c %s 'C:\\ProgramData\\TPM\\TpmVscMgrSvr.exe'\n", o.Case)
 	return nil
 }
 
-func bunzip(src, dst string) error {
-	in, err := os.Open(src)
+// untarBz2 unpacks a .tar.bz2 of plain files into dir, sparse where the
+// data is zeros (the images are mostly empty), read-only as evidence is.
+func untarBz2(src, dir string) ([]string, error) {
+	f, err := os.Open(src)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
+	defer f.Close()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
 	}
-	if _, err := io.Copy(out, bzip2.NewReader(in)); err != nil {
-		out.Close()
-		return err
+	tr := tar.NewReader(bzip2.NewReader(f))
+	var out []string
+	buf := make([]byte, 1<<20)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		name := filepath.Base(h.Name)
+		if name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+			return nil, fmt.Errorf("bad entry %q", h.Name)
+		}
+		dst := filepath.Join(dir, name)
+		w, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		var off int64
+		for {
+			n, rerr := io.ReadFull(tr, buf)
+			if n > 0 {
+				if !allZero(buf[:n]) {
+					if _, err := w.WriteAt(buf[:n], off); err != nil {
+						w.Close()
+						return nil, err
+					}
+				}
+				off += int64(n)
+			}
+			if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+				break
+			}
+			if rerr != nil {
+				w.Close()
+				return nil, rerr
+			}
+		}
+		if err := w.Truncate(off); err != nil {
+			w.Close()
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+		os.Chmod(dst, 0o444)
+		out = append(out, dst)
 	}
-	return out.Close()
+	sort.Strings(out)
+	return out, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -570,3 +570,21 @@ func TestSeveralImagesOneCase(t *testing.T) {
 		t.Errorf("export --host gpt2: %d rows, want %d", lines, res[1].Events)
 	}
 }
+
+// The README's main command: the demo ingests all five hosts of the 3CX
+// case, each from its own container, and shows the story's landmarks.
+func TestDemo(t *testing.T) {
+	cs := filepath.Join(t.TempDir(), "demo.db")
+	out := mustRun(t, "demo", "-c", cs, "--demo", filepath.Join(testimg.RepoRoot(t), "testdata", "cases", "3cx"))
+	for _, want := range []string{"WS-TRADER01", "WS-DEV02", "FS01", "BUILD01", "DC01",
+		"e01", "vmdk-monolithicSparse", "vhdx-dynamic", "split", "raw",
+		"X_TRADER_r7.17.90p608.exe (ZoneId=3", "from 10.10.20.11 (WS-TRADER01) via NTLM",
+		`Backup Scan`, "WinSvcUpd", "Event log Windows PowerShell cleared"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "FAILED") || strings.Contains(out, "Errors and incomplete") {
+		t.Errorf("demo case has errors:\n%s", out)
+	}
+}

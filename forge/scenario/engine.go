@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/foothold/foothold/forge/artifacts"
 	fdisk "github.com/foothold/foothold/forge/disk"
 	"github.com/foothold/foothold/forge/evtx"
 	"github.com/foothold/foothold/parsers/event"
@@ -344,17 +345,30 @@ func ntPath(p string) string {
 	return p
 }
 
-// content is deterministic file content: a PE-looking header for
-// executables, then SHA-256 counter-mode bytes.
+// content is deterministic file content: a valid (unsigned) PE image for
+// executables, since a parser meets real executables on real disks, and
+// SHA-256 counter-mode bytes otherwise.
 func content(seed string, n int) []byte {
 	if n <= 0 {
 		n = 4096
 	}
-	out := make([]byte, 0, n+32)
 	low := strings.ToLower(seed)
-	if strings.HasSuffix(low, ".exe") || strings.HasSuffix(low, ".dll") {
-		out = append(out, 'M', 'Z')
+	if isDLL := strings.HasSuffix(low, ".dll"); isDLL || strings.HasSuffix(low, ".exe") {
+		fill := n - 4096
+		if fill < 512 {
+			fill = 512
+		}
+		if img, err := artifacts.BuildPE(artifacts.PE{DLL: isDLL, Linked: time.Date(2022, 9, 1, 0, 0, 0, 0, time.UTC),
+			Data: stream(seed, fill)}); err == nil {
+			return img
+		}
 	}
+	return stream(seed, n)
+}
+
+// stream is n bytes of SHA-256 in counter mode over the seed.
+func stream(seed string, n int) []byte {
+	out := make([]byte, 0, n+32)
 	for i := 0; len(out) < n; i++ {
 		s := sha256.Sum256([]byte(fmt.Sprintf("%s:%d", seed, i)))
 		out = append(out, s[:]...)

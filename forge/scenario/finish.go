@@ -100,7 +100,13 @@ func (g *gen) finish(hs *hostState) (*HostResult, error) {
 		`\Windows\System32\lsass.exe`, `\Windows\System32\mstsc.exe`, `\Windows\System32\sc.exe`, `\Windows\System32\schtasks.exe`,
 		`\Windows\System32\wbem\WMIC.exe`, `\Windows\System32\wbem\WmiPrvSE.exe`, `\Windows\System32\rundll32.exe`,
 		`\Windows\System32\comsvcs.dll`, `\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, `\Windows\explorer.exe`} {
-		ops = append(ops, fdisk.Op{Kind: fdisk.OpFile, Path: p, At: setup, Data: content(p, 16384)})
+		// Signed by "Microsoft" (the case's test CA): the genuine system
+		// copies beside which a dropped unsigned namesake stands out.
+		img, err := g.binary(p, p, 16384, &Action{Signed: true, Publisher: "Microsoft Corporation"}, setup.Time())
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, fdisk.Op{Kind: fdisk.OpFile, Path: p, At: setup, Data: img})
 	}
 	// Logs exist from setup and are last written at collection.
 	for _, c := range chans {
