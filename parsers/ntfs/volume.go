@@ -229,6 +229,28 @@ func (v *Volume) OpenFile(path string) (r io.ReaderAt, size int64, err error) {
 	return s, parser.RangeSize(s), nil
 }
 
+// OpenEntry opens a data stream ("" for the file's content) of the MFT
+// entry, as Walk and ParseMFTFiles report it: no directory lookups, which
+// cost a read of every index on the path.
+func (v *Volume) OpenEntry(entry uint64, stream string) (r io.ReaderAt, size int64, err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			r, size, err = nil, 0, fmt.Errorf("ntfs open entry %d: panic in go-ntfs: %v", entry, p)
+		}
+	}()
+	e, err := v.ctx.GetMFT(int64(entry))
+	if err != nil {
+		return nil, 0, fmt.Errorf("ntfs open entry %d: %w", entry, err)
+	}
+	s, err := parser.OpenStream(v.ctx, e, attrData, parser.WILDCARD_STREAM_ID, stream)
+	if err != nil {
+		return nil, 0, fmt.Errorf("ntfs open entry %d: no data stream %q: %w", entry, stream, fs.ErrNotExist)
+	}
+	return s, parser.RangeSize(s), nil
+}
+
 func (v *Volume) lookup(path string) (*parser.MFT_ENTRY, string, error) {
 	p := strings.ReplaceAll(path, "/", `\`)
 	stream := ""

@@ -236,10 +236,16 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 		return err
 	}
 	refs := &referenced{paths: map[string]bool{}}
-	parseOn := func(p string, k *artifactFile) error {
+	// parseOn parses one file, opened by its MFT entry when the $MFT pass
+	// found it (entry > 0), else by path.
+	parseOn := func(p string, entry uint64, k *artifactFile) error {
 		dir := p[:strings.LastIndex(p, `\`)+1]
 		return o.run(ctx, id, where, p, k.Name, k.Artifact, func(ctx context.Context, sink event.Sink) (Stats, error) {
-			r, size, err := vol.OpenFile(p)
+			open := func() (io.ReaderAt, int64, error) { return vol.OpenFile(p) }
+			if entry > 0 {
+				open = func() (io.ReaderAt, int64, error) { return vol.OpenEntry(entry, "") }
+			}
+			r, size, err := open()
 			if err != nil {
 				return Stats{Errors: 1}, err
 			}
@@ -259,7 +265,7 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 			classify(files[j].Path, nil, false).Artifact != event.Registry
 	})
 	for _, f := range files {
-		if err := parseOn(f.Path, classify(f.Path, nil, false)); err != nil {
+		if err := parseOn(f.Path, f.Entry, classify(f.Path, nil, false)); err != nil {
 			return err
 		}
 	}
@@ -268,7 +274,7 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 	done := map[string]bool{}
 	for _, f := range staged {
 		done[event.NormalizePath(f.Path)] = true
-		if err := parseOn(f.Path, peFile); err != nil {
+		if err := parseOn(f.Path, f.Entry, peFile); err != nil {
 			return err
 		}
 	}
@@ -280,7 +286,7 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 		if r, size, err := vol.OpenFile(key); err != nil || size < 64 || !isMZ(r) {
 			continue // on another volume or host, gone, or not an executable
 		}
-		if err := parseOn(key, peFile); err != nil {
+		if err := parseOn(key, 0, peFile); err != nil {
 			return err
 		}
 	}
