@@ -114,6 +114,87 @@ JOIN evidence ev ON ev.id = s.evidence_id
 LEFT JOIN hosts h ON h.id = e.host_id
 LEFT JOIN volumes v ON v.id = s.volume_id;
 `,
+	// the investigator's own marks from the TUI: bookmarks, tags, notes and
+	// saved filters. Keyed by event id; an event removed by a re-ingest
+	// leaves its marks behind rather than losing notes.
+	`
+CREATE TABLE tui_bookmarks (
+	event_id INTEGER PRIMARY KEY,
+	created  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE tui_tags (
+	event_id INTEGER NOT NULL,
+	tag      TEXT NOT NULL,
+	created  TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (event_id, tag)
+);
+CREATE INDEX tui_tags_tag ON tui_tags(tag);
+CREATE TABLE tui_notes (
+	id       INTEGER PRIMARY KEY,
+	event_id INTEGER NOT NULL,
+	text     TEXT NOT NULL,
+	created  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX tui_notes_event ON tui_notes(event_id);
+CREATE TABLE tui_filters (
+	name    TEXT PRIMARY KEY,
+	query   TEXT NOT NULL,
+	created TEXT NOT NULL DEFAULT ''
+);
+`,
+	// 2: movement analysis (timeline/movement): identities, address bindings,
+	// accounts and edges, so readers need not recompute them.
+	`
+CREATE TABLE identities (
+	name      TEXT PRIMARY KEY,
+	names     TEXT NOT NULL DEFAULT '[]', -- JSON: every spelling seen
+	collected INTEGER NOT NULL DEFAULT 0,
+	unknown   INTEGER NOT NULL DEFAULT 0,
+	note      TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE host_addresses (
+	ip      TEXT NOT NULL,
+	host    TEXT NOT NULL,
+	first   INTEGER NOT NULL, -- raw FILETIME
+	last    INTEGER NOT NULL,
+	open    INTEGER NOT NULL DEFAULT 0,
+	count   INTEGER NOT NULL DEFAULT 0,
+	sources TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX host_addresses_ip ON host_addresses(ip, first);
+CREATE TABLE accounts (
+	sid   TEXT PRIMARY KEY,
+	names TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE edges (
+	id             INTEGER PRIMARY KEY,
+	source         TEXT NOT NULL,
+	destination    TEXT NOT NULL,
+	technique      TEXT NOT NULL,
+	account        TEXT NOT NULL,
+	authentication TEXT NOT NULL,
+	first          INTEGER NOT NULL, -- raw FILETIME, destination clock when observed there
+	last           INTEGER NOT NULL,
+	count          INTEGER NOT NULL,
+	confidence     TEXT NOT NULL,
+	flags          TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE edge_events (
+	edge_id     INTEGER NOT NULL REFERENCES edges(id),
+	occurrence  INTEGER NOT NULL,
+	event_id    INTEGER NOT NULL,
+	side        TEXT NOT NULL, -- destination, source, dc
+	host        TEXT NOT NULL,
+	type        TEXT NOT NULL,
+	ts          INTEGER NOT NULL, -- raw, on that host's clock
+	rule        TEXT NOT NULL,
+	dest_time   INTEGER NOT NULL DEFAULT 0,
+	source_time INTEGER NOT NULL DEFAULT 0,
+	source_address TEXT NOT NULL DEFAULT '',
+	confidence  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX edge_events_edge ON edge_events(edge_id);
+`,
 }
 
 // ftsText is what the full-text index holds for an event (see events_fts).

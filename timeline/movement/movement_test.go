@@ -1,0 +1,179 @@
+package movement
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/foothold/foothold/forge/disk"
+	"github.com/foothold/foothold/parsers/event"
+	"github.com/foothold/foothold/timeline"
+)
+
+type truthFile struct {
+	Hosts []struct {
+		Name        string `json:"name"`
+		ClockOffset int64  `json:"clock_offset_seconds"`
+	} `json:"hosts"`
+	Edges []struct {
+		ID, Source, Destination, Technique, Account, Authentication string
+		First                                                       time.Time
+	} `json:"edges"`
+}
+
+func fileTimeOf(t time.Time) event.FileTime {
+	return event.FileTime(uint64(t.Unix()+11644473600)*10_000_000 + uint64(t.Nanosecond()/100))
+}
+
+var footholdBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "movement-test-")
+	if err != nil {
+		panic(err)
+	}
+	footholdBin = filepath.Join(dir, "foothold")
+	out, err := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", footholdBin, "../../cmd/foothold").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		panic(fmt.Sprintf("build foothold: %v\n%s", err, out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func run(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command(footholdBin, args...)
+	// The demo unpacks images into a temporary folder: keep it in ours.
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("foothold %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func openCase(t *testing.T, db string) *timeline.Case {
+	t.Helper()
+	c, err := timeline.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// demoCase ingests testdata/cases/3cx through the CLI's demo command.
+func demoCase(t *testing.T) *timeline.Case {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	run(t, "demo", "-c", db, "--demo", "../../testdata/cases/3cx")
+	return openCase(t, db)
+}
+
+// checkTruth asserts every truth edge is found with its source,
+// destination, technique, account and authentication, its first time
+// within 2 s, and that no edge beyond the truth's exists.
+//
+// Clock correction applied: an edge's First is the raw time on the
+// destination's clock (the first destination event of the connection), and
+// a host with clock_offset_seconds = k records true time + k, so the
+// expected raw time is truth.first + k(destination).
+func checkTruth(t *testing.T, res *Result, truthPath string) {
+	t.Helper()
+	b, err := os.ReadFile(truthPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var truth truthFile
+	if err := json.Unmarshal(b, &truth); err != nil {
+		t.Fatal(err)
+	}
+	offset := map[string]int64{}
+	for _, h := range truth.Hosts {
+		offset[h.Name] = h.ClockOffset
+	}
+	matched := map[*Edge]bool{}
+	for _, te := range truth.Edges {
+		var found *Edge
+		for _, e := range res.Edges {
+			src := e.Source
+			if h := res.Identity.Hosts[src]; te.Source == "unknown" && h != nil && h.Unknown && !h.Collected {
+				src = "unknown"
+			}
+			if src == te.Source && e.Destination == te.Destination && e.Technique == te.Technique &&
+				strings.EqualFold(e.Account, te.Account) && e.Authentication == te.Authentication {
+				found = e
+			}
+		}
+		if found == nil {
+			t.Errorf("%s %s -> %s %s %s %s: not found", te.ID, te.Source, te.Destination, te.Technique, te.Account, te.Authentication)
+			continue
+		}
+		matched[found] = true
+		want := event.FileTime(int64(fileTimeOf(te.First)) + offset[te.Destination]*10_000_000)
+		if d := absDiff(found.First, want); d > 2*second {
+			t.Errorf("%s: first %s, want %s (±2 s after the destination's %d s offset)", te.ID, found.First, want, offset[te.Destination])
+		}
+		if te.Source == "unknown" && !res.Identity.Hosts[found.Source].Unknown {
+			t.Errorf("%s: source %s should be an unknown node", te.ID, found.Source)
+		}
+	}
+	// No extras: none are justified, since every edge found is the truth's.
+	for _, e := range res.Edges {
+		if !matched[e] {
+			t.Errorf("extra edge %s -> %s %s %s %s (%d)", e.Source, e.Destination, e.Technique, e.Account, e.Authentication, e.Count)
+		}
+	}
+}
+
+func TestDemoEdgesMatchTruth(t *testing.T) {
+	c := demoCase(t)
+	res, err := Analyze(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTruth(t, res, "../../testdata/cases/3cx/truth.json")
+	// Identity: 10.10.20.57 changes holder with the lease.
+	for _, c := range []struct {
+		at   string
+		want string
+	}{{"2023-03-06T12:00:00Z", "WS-TRADER01"}, {"2023-03-07T07:00:00Z", "WS-TRADER01"}, {"2023-03-08T13:00:00Z", "WS-DEV02"}, {"2023-03-14T00:00:00Z", "WS-DEV02"}} {
+		at, _ := time.Parse(time.RFC3339, c.at)
+		if h, conf := res.Identity.Resolve("10.10.20.57", fileTimeOf(at)); h != c.want {
+			t.Errorf("Resolve(10.10.20.57, %s) = %s (%s), want %s", c.at, h, conf, c.want)
+		}
+	}
+	// Storage round trip.
+	if err := Save(context.Background(), c, res); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := c.DB.QueryRow(`SELECT COUNT(*) FROM edges`).Scan(&n); err != nil || n != len(res.Edges) {
+		t.Errorf("stored %d edges (%v), want %d", n, err, len(res.Edges))
+	}
+}
+
+func TestLabEdgesMatchTruth(t *testing.T) {
+	if err := disk.Available(); err != nil {
+		t.Skipf("forge cannot build images here: %v", err)
+	}
+	dir := t.TempDir()
+	run(t, "forge", "../../testdata/cases/lab/scenario.yaml", "-o", dir)
+	images, err := filepath.Glob(filepath.Join(dir, "images", "*", "*"))
+	if err != nil || len(images) == 0 {
+		t.Fatalf("no forged images in %s (%v)", dir, err)
+	}
+	db := filepath.Join(t.TempDir(), "lab.db")
+	run(t, append([]string{"ingest", "-c", db}, images...)...)
+	res, err := Analyze(context.Background(), openCase(t, db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTruth(t, res, filepath.Join(dir, "truth.json"))
+}
