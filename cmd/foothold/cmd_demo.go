@@ -129,8 +129,18 @@ func (a *App) runDemo(ctx context.Context, o *DemoOptions) error {
 			fmt.Fprintf(a.Out, "  … %d more\n", n-30)
 		}
 	}
+	// The movement analysis: who went where, how, as whom.
+	res, err := analyzeCase(ctx, o.Case)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Out, "\nMovement between hosts (%d edges; times as each destination recorded them)\n", len(res.Edges))
+	if err := printEdges(a.Out, res.Edges); err != nil {
+		return err
+	}
 	fmt.Fprintf(a.Out, "\nNext: foothold export -c %s -f csv -o timeline.csv\n", o.Case)
 	fmt.Fprintf(a.Out, "      foothold file -c %s 'C:\\ProgramData\\TPM\\TpmVscMgrSvr.exe'\n", o.Case)
+	fmt.Fprintf(a.Out, "      foothold edges -c %s -f json\n", o.Case)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -81,9 +82,14 @@ func (a *App) runEdges(ctx context.Context, o *EdgesOptions) error {
 		w.Flush()
 		return w.Error()
 	}
-	tw := tabwriter.NewWriter(a.Out, 0, 2, 2, ' ', 0)
+	return printEdges(a.Out, res.Edges)
+}
+
+// printEdges writes edges as an aligned table, one line each.
+func printEdges(out io.Writer, edges []*movement.Edge) error {
+	tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "FIRST (raw)\tSOURCE\tDESTINATION\tTECHNIQUE\tACCOUNT\tAUTH\tCOUNT\tCONF\tFLAGS")
-	for _, e := range res.Edges {
+	for _, e := range edges {
 		auth := e.Authentication
 		if auth == "" {
 			auth = "-"

@@ -579,7 +579,8 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{"WS-TRADER01", "WS-DEV02", "FS01", "BUILD01", "DC01",
 		"e01", "vmdk-monolithicSparse", "vhdx-dynamic", "split", "raw",
 		"X_TRADER_r7.17.90p608.exe (ZoneId=3", "from 10.10.20.11 (WS-TRADER01) via NTLM",
-		`Backup Scan`, "WinSvcUpd", "Event log Windows PowerShell cleared"} {
+		`Backup Scan`, "WinSvcUpd", "Event log Windows PowerShell cleared",
+		"Movement between hosts (14 edges", "unknown@tunnel:BUILD01"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
