@@ -114,7 +114,7 @@ JOIN evidence ev ON ev.id = s.evidence_id
 LEFT JOIN hosts h ON h.id = e.host_id
 LEFT JOIN volumes v ON v.id = s.volume_id;
 `,
-	// the investigator's own marks from the TUI: bookmarks, tags, notes and
+	// 2: the investigator's own marks from the TUI: bookmarks, tags, notes and
 	// saved filters. Keyed by event id; an event removed by a re-ingest
 	// leaves its marks behind rather than losing notes.
 	`
@@ -142,7 +142,7 @@ CREATE TABLE tui_filters (
 	created TEXT NOT NULL DEFAULT ''
 );
 `,
-	// 2: movement analysis (timeline/movement): identities, address bindings,
+	// 3: movement analysis (timeline/movement): identities, address bindings,
 	// accounts and edges, so readers need not recompute them.
 	`
 CREATE TABLE identities (
