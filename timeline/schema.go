@@ -195,6 +195,17 @@ CREATE TABLE edge_events (
 );
 CREATE INDEX edge_events_edge ON edge_events(edge_id);
 `,
+	// 4: clock offsets estimated from paired events (host clock minus the
+	// reference host's); raw times are never rewritten.
+	`
+CREATE TABLE clock_offsets (
+	host      TEXT PRIMARY KEY,
+	seconds   REAL NOT NULL,
+	pairs     INTEGER NOT NULL,
+	spread    REAL NOT NULL,
+	reference TEXT NOT NULL
+);
+`,
 }
 
 // ftsText is what the full-text index holds for an event (see events_fts).

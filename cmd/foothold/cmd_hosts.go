@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/foothold/foothold/timeline/movement"
 )
 
 // HostsOptions are the flags of `foothold hosts`.
@@ -38,7 +40,11 @@ func (a *App) runHosts(ctx context.Context, o *HostsOptions) error {
 	if o.JSON {
 		enc := json.NewEncoder(a.Out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"hosts": hosts, "accounts": res.Identity.Accounts})
+		return enc.Encode(map[string]any{"hosts": hosts, "accounts": res.Identity.Accounts, "clock_offsets": res.Clocks})
+	}
+	clock := map[string]movement.Offset{}
+	for _, o := range res.Clocks {
+		clock[o.Host] = o
 	}
 	for _, h := range hosts {
 		kind := "collected"
@@ -46,6 +52,9 @@ func (a *App) runHosts(ctx context.Context, o *HostsOptions) error {
 			kind = "unknown (no image)"
 		}
 		fmt.Fprintf(a.Out, "%s  [%s]  names: %s\n", h.Name, kind, strings.Join(h.Names, ", "))
+		if o, ok := clock[h.Name]; ok {
+			fmt.Fprintf(a.Out, "    clock %+.3f s against %s (%d paired events, spread %.3f s)\n", o.Seconds, o.Reference, o.Pairs, o.Spread)
+		}
 		if h.Note != "" {
 			fmt.Fprintf(a.Out, "    %s\n", h.Note)
 		}

@@ -75,6 +75,7 @@ type Result struct {
 	Identity   *Identity
 	Edges      []*Edge
 	Indicators []Indicator // every one-sided technique observation, edge or not
+	Clocks     []Offset    // estimated clock offsets of the collected hosts
 }
 
 // Analyze reads a case and returns identities and edges.
@@ -83,7 +84,9 @@ func Analyze(ctx context.Context, c *timeline.Case) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return analyze(hosts, evs), nil
+	res := analyze(hosts, evs)
+	res.Clocks = EstimateClocks(res)
+	return res, nil
 }
 
 // session is one destination network/interactive logon and what hung off it.

@@ -20,6 +20,7 @@ type truthFile struct {
 	Hosts []struct {
 		Name        string `json:"name"`
 		ClockOffset int64  `json:"clock_offset_seconds"`
+		Collected   bool   `json:"collected"`
 	} `json:"hosts"`
 	Edges []struct {
 		ID, Source, Destination, Technique, Account, Authentication string
@@ -98,6 +99,7 @@ func checkTruth(t *testing.T, res *Result, truthPath string) {
 	for _, h := range truth.Hosts {
 		offset[h.Name] = h.ClockOffset
 	}
+	checkClocks(t, res, truth, offset)
 	matched := map[*Edge]bool{}
 	for _, te := range truth.Edges {
 		var found *Edge
@@ -176,4 +178,34 @@ func TestLabEdgesMatchTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkTruth(t, res, filepath.Join(dir, "truth.json"))
+}
+
+// checkClocks: every collected host's estimated offset, relative to the
+// estimate's reference host, is within 2 s of the truth's (also taken
+// relative to that host), with at least one pair behind it.
+func checkClocks(t *testing.T, res *Result, truth truthFile, offset map[string]int64) {
+	t.Helper()
+	est := EstimateClocks(res)
+	got := map[string]Offset{}
+	for _, o := range est {
+		got[o.Host] = o
+	}
+	if len(est) == 0 {
+		t.Fatal("no clock offsets estimated")
+	}
+	ref := est[0].Reference
+	for _, h := range truth.Hosts {
+		if !h.Collected {
+			continue
+		}
+		o, ok := got[h.Name]
+		want := float64(offset[h.Name] - offset[ref])
+		if !ok || o.Pairs == 0 {
+			t.Errorf("%s: no clock estimate", h.Name)
+			continue
+		}
+		if d := o.Seconds - want; d > 2 || d < -2 {
+			t.Errorf("%s: clock offset %.3f s (%d pairs, spread %.3f), truth %.0f s relative to %s", h.Name, o.Seconds, o.Pairs, o.Spread, want, ref)
+		}
+	}
 }

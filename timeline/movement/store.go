@@ -22,7 +22,7 @@ func Save(ctx context.Context, c *timeline.Case, res *Result) error {
 		return fmt.Errorf("movement: save: %w", err)
 	}
 	defer tx.Rollback()
-	for _, t := range []string{"edge_events", "edges", "accounts", "host_addresses", "identities"} {
+	for _, t := range []string{"edge_events", "edges", "accounts", "host_addresses", "identities", "clock_offsets"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 			return fmt.Errorf("movement: save %s: %w", t, err)
 		}
@@ -37,6 +37,12 @@ func Save(ctx context.Context, c *timeline.Case, res *Result) error {
 				b.IP, b.Host, int64(b.First), int64(b.Last), b.Open, b.Count, jsonText(b.Sources)); err != nil {
 				return fmt.Errorf("movement: save address %s: %w", b.IP, err)
 			}
+		}
+	}
+	for _, o := range res.Clocks {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO clock_offsets(host, seconds, pairs, spread, reference) VALUES (?,?,?,?,?)`,
+			o.Host, o.Seconds, o.Pairs, o.Spread, o.Reference); err != nil {
+			return fmt.Errorf("movement: save clock offset %s: %w", o.Host, err)
 		}
 	}
 	for _, a := range res.Identity.Accounts {
