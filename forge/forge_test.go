@@ -29,7 +29,7 @@ func repoRoot() string {
 // and the edges' event IDs).
 func TestForgeLab(t *testing.T) {
 	if err := fdisk.Available(); err != nil {
-		t.Skipf("cannot build disks here: %v", err)
+		t.Skipf("image tools not installed or not permitted (root, /dev/fuse): %v", err)
 	}
 	fls, err := exec.LookPath("fls")
 	if err != nil {

@@ -163,7 +163,7 @@ func TestDemoEdgesMatchTruth(t *testing.T) {
 
 func TestLabEdgesMatchTruth(t *testing.T) {
 	if err := disk.Available(); err != nil {
-		t.Skipf("forge cannot build images here: %v", err)
+		t.Skipf("image tools not installed or not permitted (root, /dev/fuse): %v", err)
 	}
 	dir := t.TempDir()
 	run(t, "forge", "../../testdata/cases/lab/scenario.yaml", "-o", dir)
