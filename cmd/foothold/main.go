@@ -64,6 +64,7 @@ All times are UTC with 100 ns precision.`,
 	root.SetErr(a.Err)
 	root.AddCommand(a.ingestCmd(), a.exportCmd(), a.infoCmd(), a.demoCmd(), a.forgeCmd())
 	root.AddCommand(a.fileCmd())
+	root.AddCommand(a.tuiCmd())
 	root.AddCommand(a.hostsCmd(), a.edgesCmd())
 	return root
 }

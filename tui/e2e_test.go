@@ -1,0 +1,126 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTmuxDemo is the issue's scripted run on the demo case: open, filter
+// host:DC01, open an event, pivot on its logon id, bookmark it, quit,
+// reopen, find the bookmark. Expectations come from the demo's own
+// summary (`foothold demo` prints the DC01 network logon with logon id
+// 0x116558 at 2023-03-10T09:12:00.1008965Z).
+func TestTmuxDemo(t *testing.T) {
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux not installed")
+	}
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "foothold")
+	build := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", bin, "./cmd/foothold")
+	build.Dir = repo
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	caseDB := filepath.Join(dir, "demo.db")
+	demo := exec.Command(bin, "demo", "-c", caseDB, "--demo", filepath.Join(repo, "testdata", "cases", "3cx"))
+	if out, err := demo.CombinedOutput(); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	sock := filepath.Join(dir, "tmux.sock")
+	tm := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(tmux, append([]string{"-S", sock}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() { exec.Command(tmux, "-S", sock, "kill-server").Run() })
+	screen := func() string { return tm("capture-pane", "-p", "-t", "e2e") }
+	waitScreen := func(want string) string {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		var s string
+		for time.Now().Before(deadline) {
+			s = screen()
+			if strings.Contains(s, want) {
+				return s
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("screen never showed %q:\n%s", want, s)
+		return ""
+	}
+	start := func() {
+		tm("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30",
+			fmt.Sprintf("cd %s && NO_COLOR=1 %s tui %s; echo TUI-EXITED $?; sleep 30", dir, bin, caseDB))
+	}
+	send := func(keys ...string) { tm(append([]string{"send-keys", "-t", "e2e"}, keys...)...) }
+
+	// 1. open
+	start()
+	waitScreen("filter: (all events)")
+	// 2. filter host:DC01
+	send("/")
+	send("-l", "host:DC01")
+	send("Enter")
+	waitScreen("filter: host:DC01")
+	waitScreen("DC01     pe")
+	send(":")
+	send("-l", "2023-03-10 09:12")
+	send("Enter")
+	waitScreen("Network logon (type 3) of CORP\\adm")
+	// 3. open the event under the cursor
+	send("Enter")
+	s := waitScreen("Fields")
+	if !strings.Contains(s, "0x116558") {
+		t.Fatalf("detail of the wrong event:\n%s", s)
+	}
+	// 4. pivot on its logon id
+	send("L")
+	waitScreen("filter: logon:0x116558")
+	// The pivot view's page has arrived when the status counts its rows
+	// (keys pressed before act on an empty view).
+	waitScreen("row 1 of 1")
+	// 5. bookmark it
+	send("b")
+	waitScreen("bookmarked")
+	// 6. quit
+	send("q")
+	waitScreen("TUI-EXITED 0")
+	tm("kill-session", "-t", "e2e")
+	// 7. reopen
+	start()
+	waitScreen("filter: (all events)")
+	// 8. find the bookmark
+	send("/")
+	send("-l", "tag:bookmark")
+	send("Enter")
+	waitScreen("filter: tag:bookmark")
+	s = waitScreen("Network logon (type 3)")
+	lines := 0
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "* ") {
+			lines++
+			if !strings.Contains(l, "DC01") || !strings.Contains(l, "Network logon (type 3)") {
+				t.Errorf("bookmarked row: %q", l)
+			}
+		}
+	}
+	if lines != 1 {
+		t.Errorf("%d bookmarked rows, want 1:\n%s", lines, s)
+	}
+	if _, err := os.Stat(caseDB); err != nil {
+		t.Fatal(err)
+	}
+}
