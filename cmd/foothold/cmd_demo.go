@@ -14,15 +14,18 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/foothold/foothold/parsers/walk"
 	"github.com/foothold/foothold/timeline"
+	"github.com/foothold/foothold/tui"
 )
 
 // DemoOptions are the flags of `foothold demo`.
 type DemoOptions struct {
 	Case    string
 	CaseDir string
+	NoTUI   bool
 }
 
 func (a *App) demoCmd() *cobra.Command {
@@ -43,6 +46,7 @@ testdata/cases/3cx/truth.json.`,
 	}
 	cmd.Flags().StringVarP(&o.Case, "case", "c", "", "case file to create (default: in a new temporary folder)")
 	cmd.Flags().StringVar(&o.CaseDir, "demo", filepath.Join("testdata", "cases", "3cx"), "demo case folder (with images/HOST.tar.bz2)")
+	cmd.Flags().BoolVar(&o.NoTUI, "no-tui", false, "do not open the TUI afterwards, even on a terminal")
 	return cmd
 }
 
@@ -141,6 +145,11 @@ func (a *App) runDemo(ctx context.Context, o *DemoOptions) error {
 	fmt.Fprintf(a.Out, "\nNext: foothold export -c %s -f csv -o timeline.csv\n", o.Case)
 	fmt.Fprintf(a.Out, "      foothold file -c %s 'C:\\ProgramData\\TPM\\TpmVscMgrSvr.exe'\n", o.Case)
 	fmt.Fprintf(a.Out, "      foothold edges -c %s -f json\n", o.Case)
+	fmt.Fprintf(a.Out, "      foothold tui -c %s\n", o.Case)
+	// On a terminal the investigation goes on in the TUI.
+	if !o.NoTUI && a.Out == os.Stdout && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
+		return tui.Run(ctx, c, tui.Options{})
+	}
 	return nil
 }
 
