@@ -206,6 +206,15 @@ CREATE TABLE clock_offsets (
 	reference TEXT NOT NULL
 );
 `,
+	// 5: traces, kept so the TUI and reports read them without rerunning.
+	`
+CREATE TABLE traces (
+	id      INTEGER PRIMARY KEY,
+	seed    TEXT NOT NULL,   -- what --from said
+	created TEXT NOT NULL,
+	trace   TEXT NOT NULL    -- JSON: seed, compromise times, hops, context edges
+);
+`,
 }
 
 // ftsText is what the full-text index holds for an event (see events_fts).

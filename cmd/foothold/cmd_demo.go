@@ -142,9 +142,14 @@ func (a *App) runDemo(ctx context.Context, o *DemoOptions) error {
 	if err := printEdges(a.Out, res.Edges); err != nil {
 		return err
 	}
+	fmt.Fprintf(a.Out, "\nThe attack traced from its seed (foothold trace --from auto)\n")
+	if err := a.runTrace(ctx, &TraceOptions{Case: o.Case, From: "auto", Format: "text"}); err != nil {
+		return err
+	}
 	fmt.Fprintf(a.Out, "\nNext: foothold export -c %s -f csv -o timeline.csv\n", o.Case)
 	fmt.Fprintf(a.Out, "      foothold file -c %s 'C:\\ProgramData\\TPM\\TpmVscMgrSvr.exe'\n", o.Case)
 	fmt.Fprintf(a.Out, "      foothold edges -c %s -f json\n", o.Case)
+	fmt.Fprintf(a.Out, "      foothold trace -c %s --from auto -f dot\n", o.Case)
 	fmt.Fprintf(a.Out, "      foothold tui -c %s\n", o.Case)
 	// On a terminal the investigation goes on in the TUI.
 	if !o.NoTUI && a.Out == os.Stdout && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {

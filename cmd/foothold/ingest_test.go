@@ -580,7 +580,8 @@ func TestDemo(t *testing.T) {
 		"e01", "vmdk-monolithicSparse", "vhdx-dynamic", "split", "raw",
 		"X_TRADER_r7.17.90p608.exe (ZoneId=3", "from 10.10.20.11 (WS-TRADER01) via NTLM",
 		`Backup Scan`, "WinSvcUpd", "Event log Windows PowerShell cleared",
-		"Movement between hosts (14 edges", "unknown@tunnel:BUILD01"} {
+		"Movement between hosts (14 edges", "unknown@tunnel:BUILD01",
+		"Seed: C:\\Users\\a.reyes\\Downloads\\X_TRADER_r7.17.90p608.exe on WS-TRADER01", "Path (9 hops)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -65,6 +65,6 @@ All times are UTC with 100 ns precision.`,
 	root.AddCommand(a.ingestCmd(), a.exportCmd(), a.infoCmd(), a.demoCmd(), a.forgeCmd())
 	root.AddCommand(a.fileCmd())
 	root.AddCommand(a.tuiCmd())
-	root.AddCommand(a.hostsCmd(), a.edgesCmd())
+	root.AddCommand(a.hostsCmd(), a.edgesCmd(), a.traceCmd())
 	return root
 }

@@ -209,3 +209,83 @@ func checkClocks(t *testing.T, res *Result, truth truthFile, offset map[string]i
 		}
 	}
 }
+
+// The trace from `auto` on the demo case: the installer's execution is
+// the seed; the hosts fall in the truth's order at the truth's times
+// (within 2 s after clock correction); the path holds E0-E7b and none of
+// the benign edges.
+func TestTraceDemo(t *testing.T) {
+	c := demoCase(t)
+	res, err := Analyze(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := AutoSeed(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seed.Host != "WS-TRADER01" || !strings.Contains(strings.ToLower(seed.Path), "x_trader_r7.17.90p608.exe") {
+		t.Fatalf("seed %+v", seed)
+	}
+	b, _ := os.ReadFile("../../testdata/cases/3cx/truth.json")
+	var truth struct {
+		Compromise []struct {
+			Host string    `json:"host"`
+			Time time.Time `json:"time"`
+		} `json:"compromise"`
+		Edges []struct {
+			ID, Source, Destination, Technique string
+			Attack                             bool `json:"attack"`
+		} `json:"edges"`
+	}
+	if err := json.Unmarshal(b, &truth); err != nil {
+		t.Fatal(err)
+	}
+	tr := TraceFrom(res, *seed)
+	if len(truth.Compromise) == 0 {
+		t.Fatal("truth has no compromise times")
+	}
+	ref := res.Clocks[0].Reference
+	var refOff int64
+	var tf truthFile
+	json.Unmarshal(b, &tf)
+	for _, h := range tf.Hosts {
+		if h.Name == ref {
+			refOff = h.ClockOffset
+		}
+	}
+	var order []string
+	for _, cmp := range truth.Compromise {
+		order = append(order, cmp.Host)
+		got, ok := tr.Compromised[cmp.Host]
+		if !ok {
+			t.Errorf("%s not reached", cmp.Host)
+			continue
+		}
+		// Corrected times are on the reference host's clock.
+		want := fileTimeOf(cmp.Time.Add(time.Duration(refOff) * time.Second))
+		if d := int64(got) - int64(want); d > 2e7 || d < -2e7 {
+			t.Errorf("%s compromised %s, truth %s (±2 s)", cmp.Host, got, want)
+		}
+	}
+	if strings.Join(tr.Order, ",") != strings.Join(order, ",") {
+		t.Errorf("order %v, truth %v", tr.Order, order)
+	}
+	onPath := map[string]bool{}
+	for _, h := range tr.Hops {
+		src := h.Source
+		if hh := res.Identity.Hosts[src]; hh != nil && hh.Unknown {
+			src = "unknown"
+		}
+		onPath[src+">"+h.Destination+">"+h.Technique] = true
+	}
+	for _, e := range truth.Edges {
+		k := e.Source + ">" + e.Destination + ">" + e.Technique
+		if e.Attack != onPath[k] {
+			t.Errorf("%s %s: attack %v, on path %v", e.ID, k, e.Attack, onPath[k])
+		}
+	}
+	if dot := tr.DOT(); !strings.Contains(dot, "digraph") || !strings.Contains(dot, "WS-TRADER01") {
+		t.Errorf("dot output:\n%s", dot)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/foothold/foothold/timeline"
 )
@@ -83,4 +84,14 @@ func (id *Identity) SortedHosts() []*Host {
 	}
 	sort.Slice(hs, func(i, j int) bool { return hs[i].Name < hs[j].Name })
 	return hs
+}
+
+// SaveTrace stores a trace (the newest is what readers show).
+func SaveTrace(ctx context.Context, c *timeline.Case, from string, tr *Trace) error {
+	_, err := c.DB.ExecContext(ctx, `INSERT INTO traces(seed, created, trace) VALUES (?, ?, ?)`,
+		from, time.Now().UTC().Format(time.RFC3339), jsonText(tr))
+	if err != nil {
+		return fmt.Errorf("movement: save trace: %w", err)
+	}
+	return nil
 }
