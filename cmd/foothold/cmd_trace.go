@@ -124,6 +124,25 @@ func (a *App) runTrace(ctx context.Context, o *TraceOptions) error {
 		fmt.Fprintf(out, "%s%s (raw %s)  %s -> %s  %s as %s (%s), %s confidence, %d events\n", mark, h.Corrected, h.Time,
 			h.Source, h.Destination, h.Technique, h.Account, h.Authentication, h.Confidence, len(h.Evidence))
 	}
+	arrivals, err := movement.Arrivals(ctx, c, res, tr)
+	if err != nil {
+		return err
+	}
+	for _, ar := range arrivals {
+		fmt.Fprintf(out, "\nAfter arrival on %s (since %s, host clock):\n", ar.Host, ar.Since)
+		for _, g := range []struct {
+			name  string
+			facts []movement.Fact
+		}{{"processes", ar.Processes}, {"persistence", ar.Persistence}, {"files dropped", ar.Files}, {"credentials", ar.Credentials}} {
+			if len(g.facts) == 0 {
+				continue
+			}
+			fmt.Fprintf(out, "  %s:\n", g.name)
+			for _, f := range g.facts {
+				fmt.Fprintf(out, "    %s  %s\n", f.Time, f.Text)
+			}
+		}
+	}
 	if len(tr.Context) > 0 {
 		fmt.Fprintf(out, "\nNot on the path (%d edges): routine, or from hosts not compromised then:\n", len(tr.Context))
 		for _, e := range tr.Context {
