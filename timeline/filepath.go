@@ -46,27 +46,11 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 	if hashRE.MatchString(query) {
 		h := strings.ToLower(query)
 		st.Key = h
-		// A hash identifies the file; find its paths, then the story of
-		// each path too.
-		var paths []string
-		q := `SELECT DISTINCT e.path FROM events e WHERE instr(lower(e.fields), ?) > 0`
-		prs, err := c.DB.QueryContext(ctx, q, h)
-		if err != nil {
-			return nil, err
-		}
-		for prs.Next() {
-			var p string
-			prs.Scan(&p)
-			paths = append(paths, p)
-		}
-		prs.Close()
+		// A hash identifies the file: one scan finds every path it was
+		// seen at (event paths and path-naming fields), then the story of
+		// each path joins.
 		keys := map[string]bool{}
-		for _, p := range paths {
-			if k := event.NormalizePath(p); k != "" {
-				keys[k] = true
-			}
-		}
-		err = c.scanFields(ctx, h, func(r *Row, fields map[string]any) {
+		err := c.scanFields(ctx, h, func(r *Row, fields map[string]any) {
 			for _, k := range pathKeys(r, fields) {
 				keys[k] = true
 			}

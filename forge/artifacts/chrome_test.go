@@ -6,11 +6,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/foothold/foothold/internal/testimg"
 
 	"github.com/foothold/foothold/parsers/event"
 )
@@ -22,8 +23,7 @@ func ft(y int, mo time.Month, d, h, mi, s, ns int) event.FileTime {
 // corpusDir is ../shared/corpus relative to the repository root.
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus")
+	return testimg.Corpus(t)
 }
 
 func sqlite(t *testing.T, db, query string) string {

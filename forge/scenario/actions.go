@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"time"
 
 	fdisk "github.com/foothold/foothold/forge/disk"
 	"github.com/foothold/foothold/forge/regf"
@@ -176,5 +175,3 @@ func baseName(p string) string {
 	}
 	return p
 }
-
-var _ = time.Second

@@ -2,10 +2,11 @@ package scenario
 
 import (
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/foothold/foothold/internal/testimg"
 )
 
 // minimal is a valid scenario the table tests break one field at a time.
@@ -129,8 +130,8 @@ func TestParseJSON(t *testing.T) {
 }
 
 func repoRoot(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	t.Helper()
+	return testimg.RepoRoot(t)
 }
 
 func TestCasesLoad(t *testing.T) {

@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/foothold/foothold/forge/evtx"
-	"github.com/foothold/foothold/parsers/event"
 )
 
 // sec is a millisecond offset helper for readability.
@@ -462,6 +459,3 @@ func utf16BOM(s string) []byte {
 func defaultRDP(target, user string) string {
 	return "screen mode id:i:2\nuse multimon:i:0\ndesktopwidth:i:1920\ndesktopheight:i:1080\nsession bpp:i:32\ncompression:i:1\nkeyboardhook:i:2\naudiocapturemode:i:0\nvideoplaybackmode:i:1\nconnection type:i:7\nnetworkautodetect:i:1\nbandwidthautodetect:i:1\ndisplayconnectionbar:i:1\nusername:s:" + user + "\nenableworkspacereconnect:i:0\ndisable wallpaper:i:0\nallow font smoothing:i:0\nallow desktop composition:i:0\nfull address:s:" + target + "\naudiomode:i:0\nredirectprinters:i:1\nredirectclipboard:i:1\nautoreconnection enabled:i:1\nauthentication level:i:2\nprompt for credentials:i:0\nnegotiate security layer:i:1\nremoteapplicationmode:i:0\ngatewayusagemethod:i:4\npromptcredentialonce:i:0\nuse redirection server name:i:0\n"
 }
-
-var _ = evtx.GUID("")
-var _ event.FileTime

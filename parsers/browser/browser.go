@@ -34,9 +34,6 @@ type Stats struct{ Records, Errors int64 }
 // profiles reach a few hundred MiB.
 const MaxDBSize = 2 << 30
 
-// maxErrorSamples bounds the error messages kept per database.
-const maxErrorSamples = 8
-
 // Kinds returned by Detect.
 const (
 	KindChrome  = "chrome"  // Chrome, Edge, and other Chromium History files
@@ -199,11 +196,11 @@ func ParseWithWAL(ctx context.Context, name string, r io.ReaderAt, size int64, w
 	default:
 		return st, fmt.Errorf("%s: SQLite database with neither Chrome (urls, visits, meta) nor Firefox (moz_places, moz_historyvisits) tables", p.where())
 	}
-	st = Stats{Records: p.records, Errors: p.errs.n}
+	st = Stats{Records: p.records, Errors: p.errs.Count()}
 	if err != nil {
 		return st, err
 	}
-	return st, p.errs.join()
+	return st, p.errs.Err()
 }
 
 // ParseFile reads the database at path, with path-wal when it exists.
@@ -290,7 +287,7 @@ type parser struct {
 	db      *sql.DB
 	sink    event.Sink
 	records int64
-	errs    errSamples
+	errs    event.Errors
 }
 
 func (p *parser) where() string {
@@ -306,29 +303,6 @@ func (p *parser) emit(e *event.Event) error {
 	}
 	p.records++
 	return nil
-}
-
-type errSamples struct {
-	list []error
-	n    int64
-}
-
-func (e *errSamples) add(err error) {
-	e.n++
-	if len(e.list) < maxErrorSamples {
-		e.list = append(e.list, err)
-	}
-}
-
-func (e *errSamples) join() error {
-	if e.n == 0 {
-		return nil
-	}
-	list := e.list
-	if e.n > int64(len(list)) {
-		list = append(list, fmt.Errorf("and %d more", e.n-int64(len(list))))
-	}
-	return errors.Join(list...)
 }
 
 // ticksTo1970 is 1970-01-01 in FILETIME ticks.

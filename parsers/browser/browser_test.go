@@ -15,31 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/forge/artifacts"
 	"github.com/foothold/foothold/parsers/event"
 )
 
+// corpusDir is ../shared/corpus beside the repository.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root not found")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		t.Fatalf("corpus not found at %s: %v", c, err)
-	}
-	return c
+	return testimg.Corpus(t)
 }
 
 // corpusDBs lists every browser database of the corpus, relative to it.

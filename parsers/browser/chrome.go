@@ -122,7 +122,7 @@ func (p *parser) chromeVisits(ctx context.Context) error {
 		var id, vt, from, trans, dur sql.NullInt64
 		var u, title, ref sql.NullString
 		if err := rows.Scan(&id, &vt, &from, &trans, &dur, &u, &title, &ref); err != nil {
-			p.errs.add(fmt.Errorf("%s: visits row after id %d: %w", p.where(), id.Int64, err))
+			p.errs.Add(fmt.Errorf("%s: visits row after id %d: %w", p.where(), id.Int64, err))
 			continue
 		}
 		e := &event.Event{
@@ -150,7 +150,7 @@ func (p *parser) chromeVisits(ctx context.Context) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		p.errs.add(fmt.Errorf("%s: visits: %w", p.where(), err))
+		p.errs.Add(fmt.Errorf("%s: visits: %w", p.where(), err))
 	}
 	return ctx.Err()
 }
@@ -182,19 +182,19 @@ func (p *parser) chromeDownloads(ctx context.Context) error {
 	if tables["downloads_url_chains"] {
 		rows, err := p.db.QueryContext(ctx, `SELECT id, url FROM downloads_url_chains ORDER BY id, chain_index`)
 		if err != nil {
-			p.errs.add(fmt.Errorf("%s: downloads_url_chains: %w", p.where(), err))
+			p.errs.Add(fmt.Errorf("%s: downloads_url_chains: %w", p.where(), err))
 		} else {
 			for rows.Next() {
 				var id sql.NullInt64
 				var u sql.NullString
 				if err := rows.Scan(&id, &u); err != nil {
-					p.errs.add(fmt.Errorf("%s: downloads_url_chains row: %w", p.where(), err))
+					p.errs.Add(fmt.Errorf("%s: downloads_url_chains row: %w", p.where(), err))
 					continue
 				}
 				chains[id.Int64] = append(chains[id.Int64], u.String)
 			}
 			if err := rows.Err(); err != nil {
-				p.errs.add(fmt.Errorf("%s: downloads_url_chains: %w", p.where(), err))
+				p.errs.Add(fmt.Errorf("%s: downloads_url_chains: %w", p.where(), err))
 			}
 			rows.Close()
 		}
@@ -228,7 +228,7 @@ func (p *parser) chromeDownloads(ctx context.Context) error {
 		var byExt sql.NullString
 		if err := rows.Scan(&tgt, &id, &guid, &cur, &u, &start, &end, &recv, &total, &state, &danger, &interrupt,
 			&ref, &tab, &tabRef, &site, &mime, &hash, &opened, &lastAccess, &byExt); err != nil {
-			p.errs.add(fmt.Errorf("%s: downloads row after id %d: %w", p.where(), id.Int64, err))
+			p.errs.Add(fmt.Errorf("%s: downloads row after id %d: %w", p.where(), id.Int64, err))
 			continue
 		}
 		chain := chains[id.Int64]
@@ -260,7 +260,7 @@ func (p *parser) chromeDownloads(ctx context.Context) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		p.errs.add(fmt.Errorf("%s: downloads: %w", p.where(), err))
+		p.errs.Add(fmt.Errorf("%s: downloads: %w", p.where(), err))
 	}
 	return ctx.Err()
 }

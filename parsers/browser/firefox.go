@@ -41,7 +41,7 @@ func (p *parser) firefoxVisits(ctx context.Context) error {
 		var id, date, from, typ sql.NullInt64
 		var u, title, ref sql.NullString
 		if err := rows.Scan(&id, &date, &from, &typ, &u, &title, &ref); err != nil {
-			p.errs.add(fmt.Errorf("%s: moz_historyvisits row after id %d: %w", p.where(), id.Int64, err))
+			p.errs.Add(fmt.Errorf("%s: moz_historyvisits row after id %d: %w", p.where(), id.Int64, err))
 			continue
 		}
 		how, ok := firefoxVisitTypes[typ.Int64]
@@ -62,7 +62,7 @@ func (p *parser) firefoxVisits(ctx context.Context) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		p.errs.add(fmt.Errorf("%s: moz_historyvisits: %w", p.where(), err))
+		p.errs.Add(fmt.Errorf("%s: moz_historyvisits: %w", p.where(), err))
 	}
 	return ctx.Err()
 }
@@ -111,7 +111,7 @@ func (p *parser) firefoxDownloads(ctx context.Context) error {
 		var place, added sql.NullInt64
 		var name, content, u sql.NullString
 		if err := rows.Scan(&place, &name, &content, &added, &u); err != nil {
-			p.errs.add(fmt.Errorf("%s: moz_annos row: %w", p.where(), err))
+			p.errs.Add(fmt.Errorf("%s: moz_annos row: %w", p.where(), err))
 			continue
 		}
 		d := byID[place.Int64]
@@ -136,7 +136,7 @@ func (p *parser) firefoxDownloads(ctx context.Context) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		p.errs.add(fmt.Errorf("%s: moz_annos: %w", p.where(), err))
+		p.errs.Add(fmt.Errorf("%s: moz_annos: %w", p.where(), err))
 	}
 	rows.Close()
 	for _, d := range list {
@@ -144,7 +144,7 @@ func (p *parser) firefoxDownloads(ctx context.Context) error {
 			continue // metaData alone names no file
 		}
 		if d.metaErr != nil {
-			p.errs.add(fmt.Errorf("%s: download of place %d: metaData: %w", p.where(), d.id, d.metaErr))
+			p.errs.Add(fmt.Errorf("%s: download of place %d: metaData: %w", p.where(), d.id, d.metaErr))
 		}
 		target := FileURIPath(d.uri)
 		if target == "" {

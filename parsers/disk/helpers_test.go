@@ -11,24 +11,14 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/foothold/foothold/internal/testimg"
 )
 
+// repoRoot is the repository root.
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return testimg.RepoRoot(t)
 }
 
 // corpus returns a path inside ../shared/corpus/images; the corpus is part

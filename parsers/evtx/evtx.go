@@ -48,8 +48,6 @@ const (
 
 	// maxChunks bounds the chunk slots read from one file (256 GiB).
 	maxChunks = 1 << 22
-	// maxErrorSamples bounds the error messages kept per file.
-	maxErrorSamples = 8
 )
 
 // IsEVTX reports whether head starts like an EVTX file.
@@ -80,30 +78,7 @@ type parser struct {
 	storing   string // dominant Computer
 	itemIDs   []uint64
 
-	errs errSamples
-}
-
-type errSamples struct {
-	list []error
-	n    int64
-}
-
-func (e *errSamples) add(err error) {
-	e.n++
-	if len(e.list) < maxErrorSamples {
-		e.list = append(e.list, err)
-	}
-}
-
-func (e *errSamples) join() error {
-	if e.n == 0 {
-		return nil
-	}
-	list := e.list
-	if e.n > int64(len(list)) {
-		list = append(list, fmt.Errorf("and %d more", e.n-int64(len(list))))
-	}
-	return errors.Join(list...)
+	errs event.Errors
 }
 
 func (p *parser) where() string {
@@ -136,7 +111,7 @@ func (p *parser) run(ctx context.Context, sink event.Sink) (Stats, error) {
 		n = (p.size - base + chunkSize - 1) / chunkSize
 	}
 	if n > maxChunks {
-		p.errs.add(fmt.Errorf("%s: %d chunk slots, reading the first %d", p.where(), n, maxChunks))
+		p.errs.Add(fmt.Errorf("%s: %d chunk slots, reading the first %d", p.where(), n, maxChunks))
 		n = maxChunks
 	}
 	if strings.HasPrefix(strings.ToLower(filepath.Base(p.name)), "forwardedevents") {
@@ -169,7 +144,7 @@ func (p *parser) run(ctx context.Context, sink event.Sink) (Stats, error) {
 	st.Computers = map[string]int64{}
 	err = p.chunks(ctx, base, n, false, func(out *chunkOut) error {
 		for _, e := range out.errs {
-			p.errs.add(e)
+			p.errs.Add(e)
 		}
 		for i := range out.events {
 			ev := &out.events[i]
@@ -183,11 +158,11 @@ func (p *parser) run(ctx context.Context, sink event.Sink) (Stats, error) {
 		}
 		return nil
 	})
-	st.Errors = p.errs.n
+	st.Errors = p.errs.Count()
 	if err != nil {
 		return st, err
 	}
-	return st, p.errs.join()
+	return st, p.errs.Err()
 }
 
 // errStale marks a recovered record whose values do not fit the template

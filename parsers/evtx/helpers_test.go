@@ -8,32 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
-// corpusDir is ../shared/corpus next to the repository.
+// corpusDir is ../shared/corpus beside the repository.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := wd
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root not found")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		t.Fatalf("corpus not found at %s: %v", c, err)
-	}
-	return c
+	return testimg.Corpus(t)
 }
 
 // corpusFile returns the path of a corpus file, relative to corpus/evtx.

@@ -33,11 +33,10 @@ import (
 type Stats struct{ Records, Errors int64 }
 
 const (
-	maxFileSize     = 64 << 20
-	maxStreamSize   = 16 << 20
-	maxStreams      = 1 << 14
-	maxEntries      = 1 << 16
-	maxErrorSamples = 8
+	maxFileSize   = 64 << 20
+	maxStreamSize = 16 << 20
+	maxStreams    = 1 << 14
+	maxEntries    = 1 << 16
 )
 
 var oleMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
@@ -264,29 +263,6 @@ func AppID(name string) string {
 	return strings.ToLower(base)
 }
 
-type errSamples struct {
-	list []error
-	n    int64
-}
-
-func (e *errSamples) add(err error) {
-	e.n++
-	if len(e.list) < maxErrorSamples {
-		e.list = append(e.list, err)
-	}
-}
-
-func (e *errSamples) join() error {
-	if e.n == 0 {
-		return nil
-	}
-	list := e.list
-	if e.n > int64(len(list)) {
-		list = append(list, fmt.Errorf("and %d more", e.n-int64(len(list))))
-	}
-	return errors.Join(list...)
-}
-
 // Parse reads an automatic or custom destinations file and emits, per
 // DestList entry, its last access (Type "entry", Path the LNK's target)
 // and, per LNK, the target times (Type "target"). name is the file's path:
@@ -296,12 +272,12 @@ func Parse(ctx context.Context, name string, r io.ReaderAt, size int64, sink eve
 	if name != "" {
 		where = "jump list " + name
 	}
-	var errs errSamples
+	var errs event.Errors
 	defer func() {
 		if p := recover(); p != nil {
-			errs.add(fmt.Errorf("%s: panic: %v", where, p))
-			st.Errors = errs.n
-			err = errs.join()
+			errs.Add(fmt.Errorf("%s: panic: %v", where, p))
+			st.Errors = errs.Count()
+			err = errs.Err()
 		}
 	}()
 	if err := ctx.Err(); err != nil {
@@ -329,11 +305,11 @@ func Parse(ctx context.Context, name string, r io.ReaderAt, size int64, sink eve
 	default:
 		return st, fmt.Errorf("%s offset 0: neither an OLE compound file nor a custom destinations file", where)
 	}
-	st.Errors = errs.n
+	st.Errors = errs.Count()
 	if err != nil {
 		return st, err
 	}
-	return st, errs.join()
+	return st, errs.Err()
 }
 
 type parser struct {
@@ -341,7 +317,7 @@ type parser struct {
 	sink  event.Sink
 	appID string
 	where string
-	errs  *errSamples
+	errs  *event.Errors
 }
 
 func (p *parser) automatic(b []byte, st *Stats) error {
@@ -350,7 +326,7 @@ func (p *parser) automatic(b []byte, st *Stats) error {
 		return fmt.Errorf("%s: %w", p.where, err)
 	}
 	if err != nil {
-		p.errs.add(fmt.Errorf("%s: %w", p.where, err))
+		p.errs.Add(fmt.Errorf("%s: %w", p.where, err))
 	}
 	done := map[uint32]bool{}
 	if a.DestList != nil {
@@ -361,7 +337,7 @@ func (p *parser) automatic(b []byte, st *Stats) error {
 			st.Records++
 			l := a.Links[e.Number]
 			if l == nil {
-				p.errs.add(fmt.Errorf("%s: DestList entry %d at %d: no LNK stream %x", p.where, e.Number, e.Offset, e.Number))
+				p.errs.Add(fmt.Errorf("%s: DestList entry %d at %d: no LNK stream %x", p.where, e.Number, e.Offset, e.Number))
 			}
 			done[e.Number] = true
 			if err := p.emitEntry(e, l); err != nil {
@@ -394,7 +370,7 @@ func (p *parser) automatic(b []byte, st *Stats) error {
 func (p *parser) custom(b []byte, st *Stats) error {
 	links, offs, err := Custom(b)
 	if err != nil {
-		p.errs.add(fmt.Errorf("%s: %w", p.where, err))
+		p.errs.Add(fmt.Errorf("%s: %w", p.where, err))
 	}
 	for i, l := range links {
 		if err := p.ctx.Err(); err != nil {

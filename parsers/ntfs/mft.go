@@ -37,29 +37,6 @@ type ADS struct {
 // maxErrorSamples bounds the error returned at the end of a parse.
 const maxErrorSamples = 20
 
-type errSamples struct {
-	list []error
-	n    int64
-}
-
-func (e *errSamples) add(err error) {
-	e.n++
-	if len(e.list) < maxErrorSamples {
-		e.list = append(e.list, err)
-	}
-}
-
-func (e *errSamples) join(extra error) error {
-	list := e.list
-	if e.n > int64(len(list)) {
-		list = append(list, fmt.Errorf("and %d more", e.n-int64(len(list))))
-	}
-	if extra != nil {
-		list = append(list, extra)
-	}
-	return errors.Join(list...)
-}
-
 // IsMFT reports whether head looks like the start of an $MFT (or of a
 // single MFT record): a FILE or BAAD signature with a sane header.
 func IsMFT(head []byte) bool {
@@ -145,11 +122,12 @@ type mftPass struct {
 	onFile func(f File)
 
 	stats Stats
-	errs  errSamples
+	errs  event.Errors
 	ev    event.Event
 }
 
 func (p *mftPass) run(ctx context.Context, r io.ReaderAt, size int64, recSize int) (Stats, error) {
+	p.errs.Max = maxErrorSamples
 	var stop error
 	err := walkSlots(ctx, r, size, recSize, func(slot uint64, off int64, buf []byte) {
 		if stop != nil {
@@ -166,7 +144,7 @@ func (p *mftPass) run(ctx context.Context, r io.ReaderAt, size int64, recSize in
 			err = rec.fixupErr
 		}
 		if err != nil {
-			p.errs.add(fmt.Errorf("$MFT entry %d at offset 0x%x: %w", slot, off, err))
+			p.errs.Add(fmt.Errorf("$MFT entry %d at offset 0x%x: %w", slot, off, err))
 		}
 		if rec == nil || rec.baad || rec.baseRef != 0 {
 			return
@@ -175,12 +153,12 @@ func (p *mftPass) run(ctx context.Context, r io.ReaderAt, size int64, recSize in
 			stop = e
 		}
 	})
-	p.stats.Errors = p.errs.n
+	p.stats.Errors = p.errs.Count()
 	if stop != nil {
 		return p.stats, stop
 	}
-	if err != nil || p.errs.n > 0 {
-		return p.stats, p.errs.join(err)
+	if err != nil || p.errs.Count() > 0 {
+		return p.stats, p.errs.Err(err)
 	}
 	return p.stats, nil
 }
@@ -333,7 +311,7 @@ func (p *mftPass) zone(rec *record, s *stream) *zoneInfo {
 	case p.readStream != nil:
 		b, err := p.readStream(rec.entry, s.name, zoneMaxSize)
 		if err != nil {
-			p.errs.add(fmt.Errorf("$MFT entry %d %s: %w", rec.entry, s.name, err))
+			p.errs.Add(fmt.Errorf("$MFT entry %d %s: %w", rec.entry, s.name, err))
 			return nil
 		}
 		data = b

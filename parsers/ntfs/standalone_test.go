@@ -3,13 +3,14 @@ package ntfs
 import (
 	"context"
 	"errors"
-	"github.com/foothold/foothold/parsers/event"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/foothold/foothold/parsers/event"
 )
 
 // slotCounts decodes every slot of a standalone $MFT the way ParseMFTFile

@@ -113,11 +113,12 @@ type usnPass struct {
 	bufLen int
 
 	stats Stats
-	errs  errSamples
+	errs  event.Errors
 	ev    event.Event
 }
 
 func (p *usnPass) run(ctx context.Context, spans []span) (Stats, error) {
+	p.errs.Max = maxErrorSamples
 	p.buf = make([]byte, usnChunk)
 	p.bufOff = -1
 	var stop error
@@ -126,12 +127,12 @@ func (p *usnPass) run(ctx context.Context, spans []span) (Stats, error) {
 			break
 		}
 	}
-	p.stats.Errors = p.errs.n
+	p.stats.Errors = p.errs.Count()
 	if stop != nil && !errors.Is(stop, errReadFailed) {
 		return p.stats, stop
 	}
-	if p.errs.n > 0 {
-		return p.stats, p.errs.join(nil)
+	if p.errs.Count() > 0 {
+		return p.stats, p.errs.Err(nil)
 	}
 	return p.stats, nil
 }
@@ -172,7 +173,7 @@ func (p *usnPass) walk(ctx context.Context, start, end int64) error {
 		}
 		w := p.window(off, end, 8)
 		if len(w) < 8 {
-			p.errs.add(fmt.Errorf("$J read at offset 0x%x failed", off))
+			p.errs.Add(fmt.Errorf("$J read at offset 0x%x failed", off))
 			return errReadFailed
 		}
 		// Skip zero padding and unwritten regions a buffer at a time.
@@ -190,7 +191,7 @@ func (p *usnPass) walk(ctx context.Context, start, end int64) error {
 		min := usnMinLength(major)
 		if min == 0 || length < min || length > maxUSNRecord || length%8 != 0 {
 			if !garbage {
-				p.errs.add(fmt.Errorf("$J offset 0x%x: not a USN record (length %d, version %d)", off, length, major))
+				p.errs.Add(fmt.Errorf("$J offset 0x%x: not a USN record (length %d, version %d)", off, length, major))
 				garbage = true
 			}
 			off += 8
@@ -198,12 +199,12 @@ func (p *usnPass) walk(ctx context.Context, start, end int64) error {
 		}
 		garbage = false
 		if off+int64(length) > end {
-			p.errs.add(fmt.Errorf("$J offset 0x%x: record of %d bytes runs past the end (0x%x)", off, length, end))
+			p.errs.Add(fmt.Errorf("$J offset 0x%x: record of %d bytes runs past the end (0x%x)", off, length, end))
 			return nil
 		}
 		w = p.window(off, end, int(length))
 		if len(w) < int(length) {
-			p.errs.add(fmt.Errorf("$J read at offset 0x%x failed", off))
+			p.errs.Add(fmt.Errorf("$J read at offset 0x%x failed", off))
 			return errReadFailed
 		}
 		p.stats.Records++
@@ -244,7 +245,7 @@ func (p *usnPass) record(b []byte, off int64) error {
 		return nil
 	}
 	if nameLen%2 != 0 || nameOff < hdr || nameOff+nameLen > len(b) {
-		p.errs.add(fmt.Errorf("$J offset 0x%x (USN %d): file name out of bounds (offset %d, length %d)", off, usn, nameOff, nameLen))
+		p.errs.Add(fmt.Errorf("$J offset 0x%x (USN %d): file name out of bounds (offset %d, length %d)", off, usn, nameOff, nameLen))
 		return nil
 	}
 	name := utf16String(b[nameOff : nameOff+nameLen])

@@ -4,24 +4,19 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
-// corpusDir is ../shared/corpus next to the repository root.
+// corpusDir is ../shared/corpus beside the repository.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	dir := filepath.Join(root, "..", "shared", "corpus")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("corpus: %v", err)
-	}
-	return dir
+	return testimg.Corpus(t)
 }
 
 // corpusFiles lists every .pf file under the corpus's prefetch folder,

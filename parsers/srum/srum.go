@@ -35,8 +35,7 @@ const (
 
 	// maxSize bounds the databases accepted (real SRUDB.dat files are
 	// tens of MiB at most).
-	maxSize         = 4 << 30
-	maxErrorSamples = 8
+	maxSize = 4 << 30
 )
 
 // IsSRUM reports whether head starts like an ESE database: the
@@ -53,25 +52,6 @@ type provider struct {
 var providers = []provider{
 	{AppResourceTable, "app_usage", "application resource usage"},
 	{NetworkTable, "network_usage", "network usage"},
-}
-
-type errSamples struct {
-	list []error
-	n    int64
-}
-
-func (e *errSamples) add(err error) {
-	e.n++
-	if len(e.list) < maxErrorSamples {
-		e.list = append(e.list, err)
-	}
-}
-
-func (e *errSamples) join() error {
-	if e.n > int64(len(e.list)) {
-		return errors.Join(append(e.list, fmt.Errorf("and %d more", e.n-int64(len(e.list))))...)
-	}
-	return errors.Join(e.list...)
 }
 
 // open reads the catalog under recover: go-ese panics on some damaged
@@ -154,14 +134,14 @@ func Parse(ctx context.Context, name string, r io.ReaderAt, size int64, sink eve
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", where, err)
 	}
-	var errs errSamples
+	var errs event.Errors
 	ids := map[int64]idEntry{}
 	if hasTable(cat, IDMapTable) {
 		err := dump(ctx, cat, IDMapTable, func(row *ordereddict.Dict) error {
 			idx, ok1 := intOf(row, "IdIndex")
 			typ, ok2 := intOf(row, "IdType")
 			if !ok1 || !ok2 {
-				errs.add(fmt.Errorf("%s: %s row without IdIndex/IdType", where, IDMapTable))
+				errs.Add(fmt.Errorf("%s: %s row without IdIndex/IdType", where, IDMapTable))
 				return nil
 			}
 			ids[idx] = decodeID(typ, blobOf(row, "IdBlob"))
@@ -171,10 +151,10 @@ func Parse(ctx context.Context, name string, r io.ReaderAt, size int64, sink eve
 			if ctx.Err() != nil {
 				return st, ctx.Err()
 			}
-			errs.add(fmt.Errorf("%s: %w", where, err))
+			errs.Add(fmt.Errorf("%s: %w", where, err))
 		}
 	} else {
-		errs.add(fmt.Errorf("%s: no %s: applications and users stay numeric", where, IDMapTable))
+		errs.Add(fmt.Errorf("%s: no %s: applications and users stay numeric", where, IDMapTable))
 	}
 
 	for _, p := range providers {
@@ -186,7 +166,7 @@ func Parse(ctx context.Context, name string, r io.ReaderAt, size int64, sink eve
 			row++
 			e, err := rowEvent(p, d, ids)
 			if err != nil {
-				errs.add(fmt.Errorf("%s: table %s row %d: %w", where, p.table, row, err))
+				errs.Add(fmt.Errorf("%s: table %s row %d: %w", where, p.table, row, err))
 				st.Errors++
 				return nil
 			}
@@ -201,11 +181,11 @@ func Parse(ctx context.Context, name string, r io.ReaderAt, size int64, sink eve
 			if ctx.Err() != nil {
 				return st, ctx.Err()
 			}
-			errs.add(fmt.Errorf("%s: table %s: %w", where, p.table, err))
+			errs.Add(fmt.Errorf("%s: table %s: %w", where, p.table, err))
 		}
 	}
-	st.Errors = errs.n
-	return st, errs.join()
+	st.Errors = errs.Count()
+	return st, errs.Err()
 }
 
 type idEntry struct {

@@ -208,14 +208,19 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 	o.Case.SetVolumeIdentity(id, vol.Serial(), vol.Label())
 	// Artifact files and the executables in user-writable and staging
 	// places are found in the same pass that emits the $MFT's events.
-	var files, staged []ntfs.File
+	type onVolume struct {
+		ntfs.File
+		kind *artifactFile
+	}
+	var files []onVolume
+	var staged []ntfs.File
 	if err := o.run(ctx, id, where, `\$MFT`, "ntfs.mft", event.MFT, func(ctx context.Context, sink event.Sink) (Stats, error) {
 		st, err := vol.ParseMFTFiles(ctx, sink, func(f ntfs.File) {
 			if f.IsDir {
 				return
 			}
-			if classify(f.Path, nil, false) != nil {
-				files = append(files, f)
+			if k := classify(f.Path, nil, false); k != nil {
+				files = append(files, onVolume{f, k})
 			} else if isStagedPE(f.Path) {
 				staged = append(staged, f)
 			}
@@ -259,13 +264,9 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 				}})
 		})
 	}
-	// Hives first: the SYSTEM hive's time zone dates the task files.
-	sort.SliceStable(files, func(i, j int) bool {
-		return classify(files[i].Path, nil, false).Artifact == event.Registry &&
-			classify(files[j].Path, nil, false).Artifact != event.Registry
-	})
+	sort.SliceStable(files, func(i, j int) bool { return parseOrder(files[i].kind) < parseOrder(files[j].kind) })
 	for _, f := range files {
-		if err := parseOn(f.Path, f.Entry, classify(f.Path, nil, false)); err != nil {
+		if err := parseOn(f.Path, f.Entry, f.kind); err != nil {
 			return err
 		}
 	}
@@ -339,18 +340,7 @@ func (o *Options) files(ctx context.Context, root string, paths []string) error 
 			arts = append(arts, loose{p, k})
 		}
 	}
-	// $MFT files first (a $J found beside one gets full paths from it),
-	// then hives (the SYSTEM hive's time zone dates task files).
-	rank := func(k *artifactFile) int {
-		switch k.Artifact {
-		case event.MFT:
-			return 0
-		case event.Registry:
-			return 1
-		}
-		return 2
-	}
-	sort.SliceStable(arts, func(i, j int) bool { return rank(arts[i].kind) < rank(arts[j].kind) })
+	sort.SliceStable(arts, func(i, j int) bool { return parseOrder(arts[i].kind) < parseOrder(arts[j].kind) })
 	host := &hostFacts{}
 	defer host.report(o.Case)
 	mfts := map[string]ntfs.PathResolver{}
@@ -412,4 +402,17 @@ func readSibling(dir, name string, max int64) ([]byte, error) {
 		}
 	}
 	return nil, os.ErrNotExist
+}
+
+// parseOrder ranks artifact kinds for parsing: a $MFT first (a $J found
+// beside one gets full paths from it), then hives (the SYSTEM hive's time
+// zone dates task files), then the rest.
+func parseOrder(k *artifactFile) int {
+	switch k.Artifact {
+	case event.MFT:
+		return 0
+	case event.Registry:
+		return 1
+	}
+	return 2
 }
