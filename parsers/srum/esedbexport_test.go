@@ -42,11 +42,11 @@ func corpusDBs(t testing.TB) []string {
 // (lines of each exported file minus the header line).
 func esedbexport(t *testing.T, db string) (map[string]int64, error) {
 	t.Helper()
-	target := filepath.Join(t.TempDir(), "x")
-	if out, err := exec.Command("esedbexport", "-t", target, db).CombinedOutput(); err != nil {
-		return nil, &exec.ExitError{Stderr: out}
+	dir, err := esedbexportDir(t, db)
+	if err != nil {
+		return nil, err
 	}
-	files, err := os.ReadDir(target + ".export")
+	files, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func esedbexport(t *testing.T, db string) (map[string]int64, error) {
 	for _, f := range files {
 		name := f.Name()
 		name = name[:strings.LastIndexByte(name, '.')] // TABLE.N
-		fh, err := os.Open(filepath.Join(target+".export", f.Name()))
+		fh, err := os.Open(filepath.Join(dir, f.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,6 +74,17 @@ func esedbexport(t *testing.T, db string) (map[string]int64, error) {
 		rows[name] = n
 	}
 	return rows, nil
+}
+
+// esedbexportDir runs `esedbexport -t DIR db` under t.TempDir and
+// returns the directory of exported tables (TABLE.N files).
+func esedbexportDir(t *testing.T, db string) (string, error) {
+	t.Helper()
+	target := filepath.Join(t.TempDir(), "x")
+	if out, err := exec.Command("esedbexport", "-t", target, db).CombinedOutput(); err != nil {
+		return "", &exec.ExitError{Stderr: out}
+	}
+	return target + ".export", nil
 }
 
 func parseDB(t *testing.T, path string) (map[string]int64, []event.Event, Stats, error) {

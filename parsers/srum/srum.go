@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 	"unicode/utf16"
 
 	"github.com/Velocidex/ordereddict"
@@ -78,6 +77,31 @@ func open(r io.ReaderAt, size int64) (cat *ese.Catalog, err error) {
 		return nil, fmt.Errorf("ESE catalog: %w", err)
 	}
 	return cat, nil
+}
+
+// rawDates makes go-ese hand over DateTime columns of table as their raw
+// 8 bytes (a uint64), by declaring them "Long long" in this catalog (ours
+// alone), and returns their column flags. go-ese's own conversion rounds
+// OLE dates down to whole seconds; dateValue decodes them exactly. Both
+// types are read only when the column's size is 8, so no row changes
+// shape.
+func rawDates(cat *ese.Catalog, table string) map[string]uint32 {
+	v, ok := cat.Tables.Get(table)
+	if !ok {
+		return nil
+	}
+	t, ok := v.(*ese.Table)
+	if !ok {
+		return nil
+	}
+	flags := map[string]uint32{}
+	for _, c := range t.Columns {
+		if c.Type == "DateTime" {
+			flags[c.Name] = c.Flags
+			c.Type = "Long long"
+		}
+	}
+	return flags
 }
 
 // dump walks one table under recover, checking ctx between rows.
@@ -162,9 +186,10 @@ func Parse(ctx context.Context, name string, r io.ReaderAt, size int64, sink eve
 			continue // providers appear as the system uses them
 		}
 		row := int64(0)
+		dates := rawDates(cat, p.table)
 		err := dump(ctx, cat, p.table, func(d *ordereddict.Dict) error {
 			row++
-			e, err := rowEvent(p, d, ids)
+			e, err := rowEvent(p, d, ids, dates)
 			if err != nil {
 				errs.Add(fmt.Errorf("%s: table %s row %d: %w", where, p.table, row, err))
 				st.Errors++
@@ -290,17 +315,29 @@ func snake(s string) string {
 // renamed gives the contract names of the columns the linking relies on.
 var renamed = map[string]string{"BytesRecvd": "bytes_received", "AutoIncId": "auto_inc_id"}
 
-func rowEvent(p provider, d *ordereddict.Dict, ids map[int64]idEntry) (*event.Event, error) {
+// filetimeColumns are the SRUM columns that hold a FILETIME in a 64-bit
+// integer column (network connectivity, app timeline, energy usage
+// tables). The two provider tables read today have none; naming them
+// here keeps their 100 ns if a provider that has them is added.
+var filetimeColumns = map[string]bool{
+	"ConnectStartTime": true, "StartTime": true, "EndTime": true, "EventTimestamp": true,
+}
+
+// rowEvent turns one provider row into an event. dates holds the flags
+// of the row's DateTime columns, which rawDates made go-ese return raw.
+func rowEvent(p provider, d *ordereddict.Dict, ids map[int64]idEntry, dates map[string]uint32) (*event.Event, error) {
 	tsv, ok := d.Get("TimeStamp")
 	if !ok {
 		return nil, errors.New("no TimeStamp")
 	}
 	var ts event.FileTime
-	switch x := tsv.(type) {
-	case time.Time:
-		ts = event.FromTime(x)
-	default:
-		return nil, fmt.Errorf("TimeStamp of type %T", tsv)
+	var tsErr error
+	if flags, isDate := dates["TimeStamp"]; isDate {
+		ts, tsErr = timeValue(tsv, flags)
+	} else if x, ok := tsv.(uint64); ok {
+		ts = event.FileTime(x) // a 64-bit integer column: a FILETIME
+	} else {
+		tsErr = fmt.Errorf("value of type %T", tsv)
 	}
 	appID, _ := intOf(d, "AppId")
 	userID, _ := intOf(d, "UserId")
@@ -310,6 +347,9 @@ func rowEvent(p provider, d *ordereddict.Dict, ids map[int64]idEntry) (*event.Ev
 	}
 	e := &event.Event{
 		Time: ts, TimeDesc: "SRUM entry", Artifact: event.SRUM, Type: p.kind, Path: app, User: user, Offset: -1,
+	}
+	if tsErr != nil {
+		e.Add("time_error", "TimeStamp: "+tsErr.Error())
 	}
 	e.Add("table", p.table).Add("app_id", appID).Add("app", app).Add("user_id", userID).Add("user_sid", user)
 	if strings.Contains(app, `\`) {
@@ -326,11 +366,23 @@ func rowEvent(p provider, d *ordereddict.Dict, ids map[int64]idEntry) (*event.Ev
 		if name == "" {
 			name = snake(k)
 		}
+		if flags, ok := dates[k]; ok {
+			t, err := timeValue(v, flags)
+			e.Add(name, t)
+			if err != nil {
+				e.Add(name+"_error", err.Error())
+			}
+			continue
+		}
 		switch x := v.(type) {
 		case []byte:
 			e.Add(name, fmt.Sprintf("%x", x))
-		case time.Time:
-			e.Add(name, event.FromTime(x))
+		case uint64:
+			if filetimeColumns[k] {
+				e.Add(name, event.FileTime(x))
+			} else {
+				e.Add(name, v)
+			}
 		default:
 			e.Add(name, v)
 		}
@@ -353,4 +405,15 @@ func rowEvent(p provider, d *ordereddict.Dict, ids map[int64]idEntry) (*event.Ev
 		e.Message += " as " + user
 	}
 	return e, nil
+}
+
+// timeValue decodes a DateTime column handed over raw (see rawDates).
+// Anything else, such as a multi-valued column, is reported rather than
+// guessed at.
+func timeValue(v any, flags uint32) (event.FileTime, error) {
+	raw, ok := v.(uint64)
+	if !ok {
+		return 0, fmt.Errorf("DateTime value of type %T", v)
+	}
+	return dateValue(raw, flags)
 }

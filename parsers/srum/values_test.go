@@ -14,7 +14,7 @@ import (
 
 // TestGoESEGolden: the first network usage row of the go-ese sample,
 // values read from `esedbexport` (network table row AutoIncId 6:
-// TimeStamp Oct 07, 2021 08:54:00, AppId 161, UserId 8, BytesSent 4063,
+// TimeStamp Oct 07, 2021 08:54:00.000000083, AppId 161, UserId 8, BytesSent 4063,
 // BytesRecvd 12213) and the id map resolving UserId 8 to a SID.
 func TestGoESEGolden(t *testing.T) {
 	_, evs, _, err := parseDB(t, filepath.Join(corpusDir(t), "srum", "go-ese", "SRUDB.dat"))
@@ -31,11 +31,10 @@ func TestGoESEGolden(t *testing.T) {
 		t.Fatal("network row 6 missing")
 	}
 	e := found
-	// Known defect: go-ese converts the OLE date with a float multiply
-	// and truncates to seconds, so 08:54:00 (esedbexport
-	// 08:54:00.000000083) comes out as 08:53:59. Accept one second less
-	// until the TimeStamp is decoded from the raw double here.
-	if s := e.Time.String(); s != "2021-10-07T08:54:00.0000000Z" && s != "2021-10-07T08:53:59.0000000Z" {
+	// esedbexport prints 08:54:00.000000083: the double SRUM stored is
+	// 83.8 ns past 08:54, so the nearest tick is .0000001 (go-ese used to
+	// give 08:53:59; see TestOLEDate).
+	if s := e.Time.String(); s != "2021-10-07T08:54:00.0000001Z" {
 		t.Errorf("time %s", e.Time)
 	}
 	for k, want := range map[string]string{"app_id": "161", "user_id": "8", "bytes_sent": "4063", "bytes_received": "12213"} {
