@@ -101,3 +101,21 @@ func BenchmarkJumpToEnd(b *testing.B) {
 		drive(m, tea.KeyPressMsg{Code: 'G', Text: "G"})
 	}
 }
+
+// BenchmarkViewLocalTime: one screen drawn with the time column in host
+// local time (zone rules looked up per visible row).
+func BenchmarkViewLocalTime(b *testing.B) {
+	c := benchCase(b)
+	if _, err := c.DB.Exec(`UPDATE hosts SET tz = 'Eastern Standard Time'`); err != nil {
+		b.Fatal(err)
+	}
+	m := newModel(b, c, 200, 60)
+	drive(m, tea.KeyPressMsg{Code: 'z', Text: "z"})
+	if m.timeMode != timeLocal {
+		b.Fatal("not in local time")
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		_ = m.View()
+	}
+}

@@ -81,6 +81,16 @@ func (m *Model) detailText() string {
 	}
 	b.WriteString("Event\n")
 	row("time (UTC)", it.Time.String())
+	if h := m.clocks.get(it.Host); h != nil && h.loc != nil {
+		zone := h.zone
+		if !h.dst {
+			zone += ", standard bias: no DST rules"
+		}
+		row("time (host local)", LocalTime(it.Time, h.loc)+"  ("+zone+")")
+	}
+	if h := m.clocks.get(it.Host); h != nil && h.hasOffset {
+		row("time (corrected)", fmt.Sprintf("%s  (clock %+.3f s vs %s)", Corrected(it.Time, h.offset), h.offset, m.clocks.reference))
+	}
 	row("filetime", fmt.Sprint(uint64(it.Time)))
 	row("description", it.TimeDesc)
 	row("macb", it.MACB)
@@ -116,6 +126,7 @@ func (m *Model) detailText() string {
 	row("event id", fmt.Sprint(it.ID))
 	b.WriteString("\nMarks\n")
 	row("bookmarked", fmt.Sprint(m.marks.Bookmarked))
+	row("attack path", fmt.Sprint(m.path[it.ID]))
 	tags := append([]string{}, m.marks.Tags...)
 	sort.Strings(tags)
 	row("tags", strings.Join(tags, ", "))

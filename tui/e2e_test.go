@@ -46,7 +46,8 @@ func TestTmuxDemo(t *testing.T) {
 		return string(out)
 	}
 	t.Cleanup(func() { exec.Command(tmux, "-S", sock, "kill-server").Run() })
-	screen := func() string { return tm("capture-pane", "-p", "-t", "e2e") }
+	session := "e2e"
+	screen := func() string { return tm("capture-pane", "-p", "-t", session) }
 	waitScreen := func(want string) string {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
@@ -61,14 +62,15 @@ func TestTmuxDemo(t *testing.T) {
 		t.Fatalf("screen never showed %q:\n%s", want, s)
 		return ""
 	}
-	start := func() {
-		tm("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30",
+	start := func(name string) {
+		session = name
+		tm("new-session", "-d", "-s", name, "-x", "100", "-y", "30",
 			fmt.Sprintf("cd %s && NO_COLOR=1 %s tui %s; echo TUI-EXITED $?; sleep 30", dir, bin, caseDB))
 	}
-	send := func(keys ...string) { tm(append([]string{"send-keys", "-t", "e2e"}, keys...)...) }
+	send := func(keys ...string) { tm(append([]string{"send-keys", "-t", session}, keys...)...) }
 
 	// 1. open
-	start()
+	start("e2e")
 	waitScreen("filter: (all events)")
 	// 2. filter host:DC01
 	send("/")
@@ -98,9 +100,9 @@ func TestTmuxDemo(t *testing.T) {
 	// 6. quit
 	send("q")
 	waitScreen("TUI-EXITED 0")
-	tm("kill-session", "-t", "e2e")
-	// 7. reopen
-	start()
+	// 7. reopen, in a second session: killing the first would let the
+	// tmux server exit while the next new-session talks to it.
+	start("e2e2")
 	waitScreen("filter: (all events)")
 	// 8. find the bookmark
 	send("/")
@@ -120,6 +122,16 @@ func TestTmuxDemo(t *testing.T) {
 	if lines != 1 {
 		t.Errorf("%d bookmarked rows, want 1:\n%s", lines, s)
 	}
+	// The time toggle, the movement tree and the stored trace (the demo
+	// runs the analysis and an automatic trace).
+	send("z")
+	waitScreen("time (host local)")
+	send("h")
+	waitScreen("Movement (")
+	send("t")
+	waitScreen("Compromised, in order")
+	send("j", "Enter")
+	waitScreen("filter: ids:")
 	if _, err := os.Stat(caseDB); err != nil {
 		t.Fatal(err)
 	}

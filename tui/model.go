@@ -6,8 +6,10 @@ package tui
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -42,6 +44,7 @@ const (
 	modeDetail
 	modeHelp
 	modeHosts
+	modeTrace
 )
 
 // viewState is one entry of the browser-like history: a query and where
@@ -91,6 +94,20 @@ type Model struct {
 	cols        []column
 	colsTouched bool
 	selCol      int
+
+	// timeMode is what the time column shows; clocks and path are read
+	// once per case open (and after a trace runs), never per row.
+	timeMode timeMode
+	clocks   clocks
+	path     map[int64]bool
+
+	// list is the hosts-and-movement or trace page.
+	list    listView
+	tracing bool
+
+	// lookPath and getenv choose the clipboard fallback (tests inject them).
+	lookPath func(string) (string, error)
+	getenv   func(string) string
 }
 
 // New builds the model over an open case.
@@ -102,7 +119,8 @@ func New(ctx context.Context, c *timeline.Case, opts Options) *Model {
 	if opts.Color != nil {
 		color = *opts.Color
 	}
-	m := &Model{c: c, ctx: ctx, opts: opts, width: 80, height: 24, color: color}
+	m := &Model{c: c, ctx: ctx, opts: opts, width: 80, height: 24, color: color,
+		path: map[int64]bool{}, lookPath: exec.LookPath, getenv: os.Getenv}
 	m.st = newStyles(color)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Line))
 	m.input = textinput.New()
@@ -139,9 +157,10 @@ func Run(ctx context.Context, c *timeline.Case, opts Options) error {
 	return err
 }
 
-// Init loads the first screen.
+// Init loads the first screen, and the host clocks and attack-path events
+// the rows are drawn with.
 func (m *Model) Init() tea.Cmd {
-	return m.openView(nil)
+	return tea.Batch(m.openView(nil), m.loadCaseInfo())
 }
 
 func (m *Model) visible() int {
@@ -211,7 +230,17 @@ func (m *Model) openView(anchor *Key) tea.Cmd {
 
 // resolve looks up the host ids and file stories a query names.
 func resolve(ctx context.Context, c *timeline.Case, q Query) (Resolved, error) {
-	res := Resolved{Files: map[string][]int64{}, Hosts: map[string][]int64{}, Words: map[string][]int64{}, Dense: map[string]bool{}}
+	res := Resolved{Files: map[string][]int64{}, Hosts: map[string][]int64{}, Words: map[string][]int64{}, Dense: map[string]bool{},
+		Edges: map[int64][]int64{}, Selective: q.byID()}
+	if edges := q.EdgeIDs(); len(edges) > 0 && hasTable(ctx, c.DB, "edge_events") {
+		for _, e := range edges {
+			ids, err := int64s(ctx, c.DB, `SELECT DISTINCT event_id FROM edge_events WHERE edge_id = ? ORDER BY event_id`, e)
+			if err != nil {
+				return res, fmt.Errorf("edge %d: %w", e, err)
+			}
+			res.Edges[e] = ids
+		}
+	}
 	for _, h := range q.Hosts() {
 		rows, err := c.DB.QueryContext(ctx, `SELECT id FROM hosts WHERE lower(name) = lower(?) ORDER BY id`, h)
 		if err != nil {
@@ -272,6 +301,23 @@ func resolve(ctx context.Context, c *timeline.Case, q Query) (Resolved, error) {
 		}
 	}
 	return res, nil
+}
+
+func int64s(ctx context.Context, db *sql.DB, q string, args ...any) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 func (m *Model) startLoad(fn func() tea.Msg) tea.Cmd {

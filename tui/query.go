@@ -22,14 +22,15 @@ type Term struct {
 	Value  string
 	Negate bool
 	Time   event.FileTime // after:/before:
-	Number int64          // event:
+	Number int64          // event:, id:, edge:
+	IDs    []int64        // ids:
 }
 
 // Keys are the field prefixes the filter bar understands. logon, process,
 // ip and file are what pivots write, so a pivot's view is an ordinary,
 // editable query.
 var Keys = []string{"host", "artifact", "type", "user", "path", "event", "after", "before", "tag",
-	"logon", "process", "ip", "file", "id"}
+	"logon", "process", "ip", "file", "id", "ids", "edge"}
 
 // QueryError says where a query stops making sense; the filter bar shows it
 // inline.
@@ -159,7 +160,15 @@ func parseTerm(t token) (Term, error) {
 				return term, &QueryError{t.pos, fmt.Sprintf("%s: %v", k, err)}
 			}
 			term.Time = ft
-		case "event", "id":
+		case "ids":
+			for _, f := range strings.Split(val, ",") {
+				n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+				if err != nil {
+					return term, &QueryError{t.pos, fmt.Sprintf("ids: %q is not a number", f)}
+				}
+				term.IDs = append(term.IDs, n)
+			}
+		case "event", "id", "edge":
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil {
 				return term, &QueryError{t.pos, fmt.Sprintf("%s: %q is not a number", k, val)}
@@ -221,6 +230,8 @@ type Resolved struct {
 	// Dense marks free-text terms matching so many events that probing
 	// the index per row, in time order, beats building their whole set.
 	Dense map[string]bool
+	// Edges maps an edge: number to its supporting events (edge_events).
+	Edges map[int64][]int64
 	// Selective says a free-text term matches few events (see Plan).
 	Selective bool
 }
@@ -301,6 +312,14 @@ func (t Term) sql(res Resolved) (string, []any) {
 		return "json_extract(e.fields, '$.event_id') = ?", []any{t.Number}
 	case "id":
 		return "e.id = ?", []any{t.Number}
+	case "ids":
+		return "e.id IN (" + idList(t.IDs) + ")", nil
+	case "edge":
+		ids := res.Edges[t.Number]
+		if len(ids) == 0 {
+			return "0", nil
+		}
+		return "e.id IN (" + idList(ids) + ")", nil
 	case "after":
 		return "e.ts >= ?", []any{t.Time.Ticks()}
 	case "before":
@@ -370,6 +389,31 @@ func (q Query) Hosts() []string {
 		}
 	}
 	return out
+}
+
+// EdgeIDs lists the numbers of edge: terms, whose supporting events are
+// looked up before the query runs.
+func (q Query) EdgeIDs() []int64 {
+	var out []int64
+	for _, g := range q.Groups {
+		for _, t := range g {
+			if t.Key == "edge" {
+				out = append(out, t.Number)
+			}
+		}
+	}
+	return out
+}
+
+// byID reports whether an AND group is a list of event ids (id:, ids:,
+// edge:): few rows, found by id and sorted, not by walking the time index.
+func (q Query) byID() bool {
+	for _, g := range q.Groups {
+		if len(g) == 1 && !g[0].Negate && (g[0].Key == "id" || g[0].Key == "ids" || g[0].Key == "edge") {
+			return true
+		}
+	}
+	return false
 }
 
 // Files lists the values of file: terms, which need timeline.File before

@@ -30,6 +30,9 @@ func TestParseQuery(t *testing.T) {
 		{in: "event:46x", wantErr: "not a number"},
 		{in: "after:yesterday", wantErr: "not a time"},
 		{in: "-", wantErr: "needs a term"},
+		{in: "edge:5 ids:1,2,30", want: "edge=5 & ids=1,2,30"},
+		{in: "edge:x", wantErr: `edge: "x" is not a number`},
+		{in: "ids:1,,2", wantErr: `ids: "" is not a number`},
 	}
 	for _, tt := range tests {
 		q, err := ParseQuery(tt.in)
@@ -85,7 +88,7 @@ func TestQueryFilter(t *testing.T) {
 }
 
 func FuzzParseQuery(f *testing.F) {
-	for _, s := range []string{"host:DC01 OR -type:4624", `path:"a b" x`, "after:2023-03-10T09:12:00.1234567Z", `"`, "- OR :"} {
+	for _, s := range []string{"host:DC01 OR -type:4624", `path:"a b" x`, "after:2023-03-10T09:12:00.1234567Z", `"`, "- OR :", "edge:5 -ids:1,2,3 OR id:4"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

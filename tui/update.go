@@ -19,26 +19,26 @@ type exportedMsg struct {
 	err  error
 }
 
-type overlayMsg struct{ text string }
-
 // Update handles one message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		if !m.colsTouched {
-			m.cols = defaultColumns(m.width)
+			m.resetColumns()
 		}
+		// Title above, status and keys below.
 		m.detail.SetWidth(m.width)
-		m.detail.SetHeight(max(m.height-2, 1))
+		m.detail.SetHeight(m.bodyHeight())
 		m.overlay.SetWidth(m.width)
-		m.overlay.SetHeight(max(m.height-2, 1))
+		m.overlay.SetHeight(m.bodyHeight())
+		m.list.scroll(m.bodyHeight())
 		m.clamp()
 		return m, m.more()
 	case pageMsg:
 		return m, m.applyPage(msg)
 	case spinner.TickMsg:
-		if !m.loading {
+		if !m.loading && !m.tracing {
 			m.spinning = false
 			return m, nil
 		}
@@ -70,10 +70,58 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.loading = false
 		return m, nil
-	case overlayMsg:
+	case caseInfoMsg:
+		if msg.err != nil {
+			m.errText = msg.err.Error()
+		}
+		m.clocks = msg.clocks
+		if msg.path != nil {
+			m.path = msg.path
+		}
+		return m, nil
+	case listMsg:
 		m.loading = false
-		m.overlay.SetContent(msg.text)
-		m.overlay.GotoTop()
+		if m.mode != msg.mode {
+			return m, nil // closed before it arrived
+		}
+		if msg.err != nil {
+			m.errText = msg.err.Error()
+			return m, nil
+		}
+		if msg.noTrace {
+			if it := m.Selected(); it != nil {
+				return m, m.runTrace(it)
+			}
+			m.list = listView{title: "trace"}
+			m.list.text("No stored trace. Select an event in the timeline and press T to trace from it.")
+			return m, nil
+		}
+		m.list = msg.list
+		m.list.scroll(m.bodyHeight())
+		return m, nil
+	case traceDoneMsg:
+		m.tracing = false
+		if msg.err != nil {
+			m.errText = msg.err.Error()
+			if m.mode == modeTrace {
+				m.list = listView{title: "trace"}
+				m.list.text("trace failed: %v", msg.err)
+			}
+			return m, nil
+		}
+		m.path, m.clocks = msg.path, msg.clock
+		m.status = fmt.Sprintf("traced from event %d and stored it", msg.seed)
+		if m.mode == modeTrace {
+			m.list = msg.list
+			m.list.scroll(m.bodyHeight())
+		}
+		return m, nil
+	case copiedMsg:
+		if msg.err != nil {
+			m.errText = msg.err.Error()
+			return m, nil
+		}
+		m.status = msg.status()
 		return m, nil
 	case detailMsg:
 		m.loading = false
@@ -95,6 +143,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			if msg.Button == tea.MouseWheelDown {
 				return m, m.move(3)
+			}
+		case modeHosts, modeTrace:
+			if msg.Button == tea.MouseWheelUp {
+				m.list.move(-1, m.bodyHeight())
+			}
+			if msg.Button == tea.MouseWheelDown {
+				m.list.move(1, m.bodyHeight())
 			}
 		}
 		return m, nil
@@ -127,17 +182,19 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	m.status = ""
 	switch m.mode {
-	case modeHelp, modeHosts:
+	case modeHelp:
 		switch k {
 		case "q":
 			return tea.Quit
-		case "esc", "?", "h", "enter", "backspace":
+		case "esc", "?", "enter", "backspace":
 			m.mode = modeTimeline
 			return nil
 		}
 		var cmd tea.Cmd
 		m.overlay, cmd = m.overlay.Update(msg)
 		return cmd
+	case modeHosts, modeTrace:
+		return m.listKey(k)
 	case modeDetail:
 		switch k {
 		case "esc", "enter":
@@ -223,8 +280,19 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.mode = modeHosts
 		return m.loadHosts()
 	case "t":
-		m.mode = modeHosts
-		return m.loadTrace()
+		m.mode = modeTrace
+		return m.loadTraceView()
+	case "T":
+		return m.runTrace(m.Selected())
+	case "z":
+		m.timeMode = (m.timeMode + 1) % timeModes
+		if !m.colsTouched {
+			m.resetColumns()
+		}
+		m.status = m.timeModeNote()
+		if m.mode == modeDetail {
+			m.detail.SetContent(m.detailText())
+		}
 	case "[":
 		m.selCol = (m.selCol + len(m.cols) - 1) % len(m.cols)
 		m.status = "column: " + m.cols[m.selCol].name
@@ -242,6 +310,62 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.cols[m.selCol].width = min(m.cols[m.selCol].width+2, 120)
 	case "H", "U", "L", "F", "P", "R":
 		return m.pivot(k)
+	}
+	return nil
+}
+
+// listKey drives the hosts-and-movement and trace pages: move between
+// entries, enter opens the entry's events as a new timeline view.
+func (m *Model) listKey(k string) tea.Cmd {
+	h := m.bodyHeight()
+	switch k {
+	case "q":
+		return tea.Quit
+	case "esc", "backspace":
+		m.mode = modeTimeline
+	case "h":
+		if m.mode == modeHosts {
+			m.mode = modeTimeline
+			return nil
+		}
+		m.mode = modeHosts
+		return m.loadHosts()
+	case "t":
+		if m.mode == modeTrace {
+			m.mode = modeTimeline
+			return nil
+		}
+		m.mode = modeTrace
+		return m.loadTraceView()
+	case "T":
+		// The event selected in the timeline seeds the trace.
+		if m.cur >= 0 && m.cur < len(m.items) {
+			it := m.items[m.cur]
+			return m.runTrace(&it)
+		}
+		m.status = "trace: no event selected in the timeline"
+	case "up", "k":
+		m.list.move(-1, h)
+	case "down", "j":
+		m.list.move(1, h)
+	case "pgup", "ctrl+b":
+		m.list.move(-max(h/2, 1), h)
+	case "pgdown", "space", "ctrl+f":
+		m.list.move(max(h/2, 1), h)
+	case "g", "home":
+		m.list.move(-len(m.list.entries), h)
+		m.list.top = 0
+	case "G", "end":
+		m.list.move(len(m.list.entries), h)
+		m.list.top = max(m.list.top, len(m.list.lines)-h)
+	case "?":
+		m.mode = modeHelp
+		m.overlay.SetContent(helpText())
+		m.overlay.GotoTop()
+	case "enter":
+		if e := m.list.selected(); e != nil {
+			return m.pushView(e.query, nil)
+		}
 	}
 	return nil
 }
@@ -347,12 +471,4 @@ func (m *Model) export(path string) tea.Cmd {
 		}
 		return exportedMsg{path: abs, rows: rows, err: err}
 	})
-}
-
-// copy puts text on the clipboard with OSC 52, which works over SSH and
-// tmux (set-clipboard on); terminals without it ignore the sequence, so the
-// status line says what was sent.
-func (m *Model) copy(s string) tea.Cmd {
-	m.status = fmt.Sprintf("copied %d bytes (OSC 52)", len(s))
-	return tea.SetClipboard(s)
 }

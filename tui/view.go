@@ -16,6 +16,7 @@ type column struct {
 	width  int // 0: the rest of the line
 	hidden bool
 	get    func(*Item) string
+	time   bool // the time column: label and value follow the time mode
 }
 
 // defaultColumns sizes the columns for a terminal width: below 110 cells
@@ -26,7 +27,7 @@ func defaultColumns(width int) []column {
 		tw, hw, aw, yw, uw = 19, 8, 8, 6, 12
 	}
 	return []column{
-		{name: "time (UTC)", width: tw, get: func(it *Item) string { return it.Time.String() }},
+		{name: "time", width: tw, time: true},
 		{name: "host", width: hw, get: func(it *Item) string { return it.Host }},
 		{name: "artifact", width: aw, get: func(it *Item) string { return it.Artifact }},
 		{name: "type", width: yw, get: func(it *Item) string { return it.Type }},
@@ -36,8 +37,8 @@ func defaultColumns(width int) []column {
 }
 
 type styles struct {
-	title, header, selected, status, err, keys, mark lipgloss.Style
-	artifact                                         map[string]lipgloss.Style
+	title, header, selected, status, err, keys, mark, path lipgloss.Style
+	artifact                                               map[string]lipgloss.Style
 }
 
 func newStyles(color bool) styles {
@@ -49,6 +50,9 @@ func newStyles(color bool) styles {
 	s.err = lipgloss.NewStyle().Bold(true)
 	s.keys = lipgloss.NewStyle()
 	s.mark = lipgloss.NewStyle().Bold(true)
+	// Without colour the "!" column alone marks the attack path; bold is
+	// the bookmark's.
+	s.path = lipgloss.NewStyle()
 	if !color {
 		return s
 	}
@@ -56,6 +60,7 @@ func newStyles(color bool) styles {
 	s.err = s.err.Foreground(lipgloss.Color("9"))
 	s.keys = s.keys.Faint(true)
 	s.mark = s.mark.Foreground(lipgloss.Color("11"))
+	s.path = s.path.Bold(true).Foreground(lipgloss.Color("9"))
 	for a, c := range map[string]string{
 		"mft": "4", "usn": "6", "evtx": "2", "registry": "5", "shimcache": "13", "amcache": "13",
 		"bam": "13", "userassist": "13", "prefetch": "3", "lnk": "14", "jumplist": "14", "task": "1",
@@ -83,13 +88,45 @@ func fit(s string, w int) string {
 	return s
 }
 
+// resetColumns sizes the columns for the terminal; host-local times carry
+// their UTC offset, so a wide time column grows by its six cells.
+func (m *Model) resetColumns() {
+	hidden := map[string]bool{}
+	for _, c := range m.cols {
+		hidden[c.name] = c.hidden
+	}
+	m.cols = defaultColumns(m.width)
+	for i := range m.cols {
+		m.cols[i].hidden = hidden[m.cols[i].name]
+		if m.cols[i].time && m.timeMode == timeLocal && m.cols[i].width == 28 {
+			m.cols[i].width = 33
+		}
+	}
+}
+
+// bodyHeight is the screen less the title, status and keys lines.
+func (m *Model) bodyHeight() int { return max(m.height-3, 1) }
+
+// rowMarks is the two-cell column before every row: "*" bookmarked, "!" on
+// the attack path. It is text, so NO_COLOR loses nothing.
+func (m *Model) rowMarks(it *Item) string {
+	b := []byte("  ")
+	if it == nil {
+		return string(b)
+	}
+	if it.Bookmarked {
+		b[0] = '*'
+	}
+	if m.path[it.ID] {
+		b[1] = '!'
+	}
+	return string(b)
+}
+
 func (m *Model) line(it *Item) string {
 	var parts []string
 	used := 2 // mark column
-	mark := "  "
-	if it != nil && it.Bookmarked {
-		mark = "* "
-	}
+	mark := m.rowMarks(it)
 	for _, c := range m.cols {
 		if c.hidden {
 			continue
@@ -103,7 +140,12 @@ func (m *Model) line(it *Item) string {
 			break
 		}
 		txt := c.name
-		if it != nil {
+		switch {
+		case c.time && it == nil:
+			txt = m.timeLabel()
+		case c.time:
+			txt = m.timeText(it)
+		case it != nil:
 			txt = c.get(it)
 		}
 		parts = append(parts, fit(txt, w))
@@ -122,11 +164,10 @@ func (m *Model) View() tea.View {
 		b.WriteString(m.detail.View())
 		b.WriteString("\n")
 		b.WriteString(m.statusLine())
-	case modeHelp, modeHosts:
+	case modeHosts, modeTrace:
+		b.WriteString(m.listView())
+	case modeHelp:
 		title := "Foothold · help (esc to close)"
-		if m.mode == modeHosts {
-			title = "Foothold · hosts and movement (esc to close)"
-		}
 		b.WriteString(m.st.title.Render(fit(title, m.width)))
 		b.WriteString("\n")
 		b.WriteString(m.overlay.View())
@@ -170,6 +211,8 @@ func (m *Model) timelineView() string {
 			l = m.st.selected.Render(l)
 		case it.Bookmarked:
 			l = m.st.mark.Render(l)
+		case m.path[it.ID]:
+			l = m.st.path.Render(l)
 		default:
 			if s, ok := m.st.artifact[it.Artifact]; ok {
 				l = s.Render(l)
@@ -200,7 +243,9 @@ func (m *Model) statusLine() string {
 				pos += fmt.Sprintf(" · row %d of %d", m.cur+1, len(m.items))
 			}
 		}
-		if m.loading && time.Since(m.loadStart) > 100*time.Millisecond {
+		if m.tracing {
+			pos = m.spin.View() + " tracing… " + pos
+		} else if m.loading && time.Since(m.loadStart) > 100*time.Millisecond {
 			pos = m.spin.View() + " querying… " + pos
 		}
 		if m.status != "" {
@@ -208,6 +253,38 @@ func (m *Model) statusLine() string {
 		}
 		top = m.st.status.Render(fit(pos, m.width))
 	}
-	keys := "↑↓ pgup/pgdn g/G scroll · / filter · : jump · enter detail · b # n mark · e export · h hosts · ? help · q quit"
+	keys := "↑↓ pgup/pgdn g/G scroll · / filter · : jump · enter detail · b # n mark · z time · h hosts · t trace · ? help · q quit"
+	if m.mode == modeHosts || m.mode == modeTrace {
+		keys = "↑↓ select · enter open its events · T trace from the timeline's event · esc back · ? help · q quit"
+	}
 	return fit(top, m.width) + "\n" + m.st.keys.Render(fit(keys, m.width))
+}
+
+// listView renders the hosts-and-movement or trace page, the selected
+// entry reversed and attack-path entries in the path style.
+func (m *Model) listView() string {
+	var b strings.Builder
+	title := "Foothold · " + m.list.title + " (esc back)"
+	b.WriteString(m.st.title.Render(fit(title, m.width)))
+	b.WriteString("\n")
+	h := m.bodyHeight()
+	for i := 0; i < h; i++ {
+		idx := m.list.top + i
+		if idx >= len(m.list.lines) {
+			b.WriteString("\n")
+			continue
+		}
+		ln := m.list.lines[idx]
+		l := fit(ln.text, m.width)
+		switch {
+		case ln.entry >= 0 && ln.entry == m.list.sel:
+			l = m.st.selected.Render(l)
+		case ln.attack:
+			l = m.st.path.Render(l)
+		}
+		b.WriteString(l)
+		b.WriteString("\n")
+	}
+	b.WriteString(m.statusLine())
+	return b.String()
 }
