@@ -38,8 +38,10 @@ and compromises its destination, until nothing new is reached. Edges that recur 
 their source was compromised are routine and stay context, as do edges from hosts never
 compromised. Times are shown raw and corrected by the estimated clock offsets.
 
-SEED is auto (the earliest execution of a file that came from the internet, with the reason),
-an event id, or a file path, hash or process name (its earliest execution). The trace is
+SEED is auto, an event id, or a file path, hash or process name (its earliest execution).
+auto picks, and says why, the earliest execution of a file that came from the internet
+(Zone.Identifier, a browser download); failing that, of a suspicious file: an unsigned
+program named like a signed one in the Windows folders, or a signature digest mismatch. The trace is
 stored in the case. -o FILE.svg or FILE.png renders the DOT with Graphviz when installed.`,
 		Example: `  foothold trace -c case.db --from auto
   foothold trace -c case.db --from 'C:\Users\a.reyes\Downloads\X_TRADER_r7.17.90p608.exe' -f json
