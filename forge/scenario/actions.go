@@ -1,10 +1,12 @@
 package scenario
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	fdisk "github.com/foothold/foothold/forge/disk"
 	"github.com/foothold/foothold/forge/regf"
@@ -84,7 +86,11 @@ func (g *gen) action(a *Action) (err error) {
 		if a.Kind == "lsass-dump" {
 			what = "LSASS dump"
 		}
-		pid := g.run(hs, hs.at(t, 0), proc{who: who, image: img, cmd: cmd, parent: parent, elevated: admin, step: step, what: what, ui: a.Interactive})
+		started := hs.at(t, 0)
+		pid := g.run(hs, started, proc{who: who, image: img, cmd: cmd, parent: parent, elevated: admin, step: step, what: what, ui: a.Interactive})
+		if a.Network {
+			hs.usage = append(hs.usage, use{at: started, sid: who.sid, key: strings.ToUpper(img), network: true, step: step})
+		}
 		if a.Kind == "lsass-dump" && hs.h.Sysmon {
 			at := hs.at(t, 150)
 			hs.add(at, sm10(at, randGUID(hs.rng), pid, pid+4, img, randGUID(hs.rng), 712, `C:\Windows\system32\lsass.exe`, who.qualified()), step, "LSASS opened (Sysmon 10)")
@@ -147,8 +153,28 @@ func (g *gen) action(a *Action) (err error) {
 			n, _ := strconv.ParseUint(a.Data, 0, 32)
 			v = regf.DWORD(a.Value, uint32(n))
 		}
-		key(root, rel, lw).Set(v)
+		k := key(root, rel, lw)
+		oldType, oldData := valueText(k, a.Value)
+		k.Set(v)
 		hs.regKeys = append(hs.regKeys, regKey{step: step, key: a.Key, value: a.Value, at: lw})
+		if hs.h.audits(AuditRegistry) {
+			var object string
+			switch {
+			case strings.HasPrefix(a.Key, `HKLM\SOFTWARE\`):
+				object = `\REGISTRY\MACHINE\SOFTWARE\` + rel
+			case strings.HasPrefix(a.Key, `HKLM\SYSTEM\`):
+				object = `\REGISTRY\MACHINE\SYSTEM\` + rel
+			default:
+				object = `\REGISTRY\USER\` + who.sid + `\` + rel
+			}
+			newData := a.Data
+			if a.Type == "REG_DWORD" {
+				n, _ := strconv.ParseUint(a.Data, 0, 32)
+				newData = strconv.FormatUint(n, 10)
+			}
+			hs.add(lw, sec4657(who, object, a.Value, oldType, oldData, a.Type, newData, uint64(0x100+4*hs.rng.IntN(200)), uint64(hs.pid()), `C:\Windows\regedit.exe`),
+				step, "registry value set (4657)")
+		}
 		if hs.h.Sysmon {
 			hs.add(lw, sm13(lw, randGUID(hs.rng), hs.pid(), `C:\Windows\regedit.exe`, strings.Replace(a.Key, `HKLM\SYSTEM\`, `HKLM\System\`, 1)+`\`+a.Value, a.Data, who.qualified()), step, "registry value set (Sysmon 13)")
 		}
@@ -174,4 +200,32 @@ func baseName(p string) string {
 		return p[i+1:]
 	}
 	return p
+}
+
+// valueText is a value's type and data as 4657 renders them ("" if the
+// value does not exist).
+func valueText(k *regf.Key, name string) (string, string) {
+	for _, v := range k.Values {
+		if !strings.EqualFold(v.Name, name) {
+			continue
+		}
+		switch v.Type {
+		case regf.TypeString, regf.TypeExpandString:
+			u := make([]uint16, len(v.Data)/2)
+			for i := range u {
+				u[i] = uint16(v.Data[2*i]) | uint16(v.Data[2*i+1])<<8
+			}
+			typ := "REG_SZ"
+			if v.Type == regf.TypeExpandString {
+				typ = "REG_EXPAND_SZ"
+			}
+			return typ, strings.TrimRight(string(utf16.Decode(u)), "\x00")
+		case regf.TypeDWORD:
+			if len(v.Data) == 4 {
+				return "REG_DWORD", strconv.FormatUint(uint64(binary.LittleEndian.Uint32(v.Data)), 10)
+			}
+		}
+		return "REG_BINARY", fmt.Sprintf("%X", v.Data)
+	}
+	return "", ""
 }

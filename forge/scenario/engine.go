@@ -62,7 +62,9 @@ type hostState struct {
 	downloads []Action
 	regKeys   []regKey
 	exists    map[string]bool
-	data      map[string][]byte // upper-case path → content of files the scenario made
+	data      map[string][]byte                    // upper-case path → content of files the scenario made
+	bam       map[string]map[string]event.FileTime // SID → program path → last run (BAM)
+	usage     []use                                // users' program runs (SRUM)
 }
 
 type progRun struct {
@@ -111,11 +113,7 @@ func GenerateWith(s *Scenario, opts Options) (*Result, error) {
 			}
 		}
 	}
-	if s.Background == nil || !s.Background.Off {
-		for i := range s.Hosts {
-			g.background(g.hosts[strings.ToUpper(s.Hosts[i].Name)])
-		}
-	}
+	g.background()
 	res := &Result{}
 	for i := range s.Hosts {
 		hs := g.hosts[strings.ToUpper(s.Hosts[i].Name)]
@@ -270,18 +268,42 @@ func (g *gen) run(hs *hostState, t event.FileTime, p proc) uint32 {
 		hs.add(t+event.FileTime(1000+hs.rng.IntN(5000)), sm1(t, randGUID(hs.rng), pid, p.image, p.cmd, `C:\Windows\system32\`, user, randGUID(hs.rng),
 			p.who.logonID, 0, integrity, fmt.Sprintf("SHA256=%X", sum), randGUID(hs.rng), p.ppid, p.parent, p.parent), p.step, "sysmon "+what)
 	}
-	key := strings.ToUpper(p.image)
+	hs.noteRun(p.image, p.who.name, p.who.sid, t, p.ui, p.step)
+	return pid
+}
+
+// noteRun records a program run for the execution traces written at the
+// end (Prefetch, ShimCache, Amcache, UserAssist, BAM).
+func (hs *hostState) noteRun(image, user, sid string, t event.FileTime, ui bool, step string) {
+	key := strings.ToUpper(image)
 	r := hs.runs[key]
 	if r == nil {
-		r = &progRun{path: p.image, user: p.who.name}
+		r = &progRun{path: image, user: user}
 		hs.runs[key] = r
 	}
 	r.times = append(r.times, t)
-	r.ui = r.ui || p.ui
-	if r.step == "" {
-		r.step = p.step
+	if ui && !r.ui {
+		r.ui, r.user = true, user
 	}
-	return pid
+	if r.step == "" {
+		r.step = step
+	}
+	if strings.HasPrefix(sid, "S-1-5-21-") {
+		hs.usage = append(hs.usage, use{at: t, sid: sid, key: key})
+	}
+	// BAM keeps the programs of user sessions and of SYSTEM, not of the
+	// service accounts.
+	if sid == sidSystem || strings.HasPrefix(sid, "S-1-5-21-") {
+		if hs.bam == nil {
+			hs.bam = map[string]map[string]event.FileTime{}
+		}
+		if hs.bam[sid] == nil {
+			hs.bam[sid] = map[string]event.FileTime{}
+		}
+		if t > hs.bam[sid][key] {
+			hs.bam[sid][key] = t
+		}
+	}
 }
 
 func winSlash(p string) string { return strings.ReplaceAll(p, `\`, "/") }

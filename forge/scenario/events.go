@@ -23,13 +23,14 @@ const (
 	chWMI      = "Microsoft-Windows-WMI-Activity/Operational"
 	chPSo      = "Microsoft-Windows-PowerShell/Operational"
 	chPSc      = "Windows PowerShell"
+	chRCT      = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational"
 )
 
 // channelFiles maps each channel to its file name: '/' becomes %4.
 var channelFiles = map[string]string{}
 
 func init() {
-	for _, c := range []string{chSecurity, chSystem, chSysmon, chTask, chLSM, chRCM, chRDPC, chWinRM, chWMI, chPSo, chPSc} {
+	for _, c := range []string{chSecurity, chSystem, chSysmon, chTask, chLSM, chRCM, chRDPC, chWinRM, chWMI, chPSo, chPSc, chRCT} {
 		channelFiles[c] = strings.ReplaceAll(c, "/", "%4") + ".evtx"
 	}
 }
@@ -56,6 +57,7 @@ var (
 	pWMI      = provider{"Microsoft-Windows-WMI-Activity", "{1418EF04-B0B4-4623-BF7E-D74AB47BBDAA}", "", chWMI, 0x4000000000000000, 0}
 	pPSo      = provider{"Microsoft-Windows-PowerShell", "{A0C1853B-5C40-4B15-8766-3CF1C58F985A}", "", chPSo, 0x0, 4}
 	pPSc      = provider{"PowerShell", "", "", chPSc, 0x80000000000000, 4}
+	pRCT      = provider{"Microsoft-Windows-RemoteDesktopServices-RdpCoreTS", "{1139C61B-B549-4251-8ED3-27250A1EDEC8}", "", chRCT, 0x4000000000000000, 4}
 	pKernel   = provider{"Microsoft-Windows-Kernel-General", "{A68CA8B7-004F-D7B6-A698-07E2DE0F1F5D}", "", chSystem, 0x8000000000000000, 4}
 )
 
@@ -220,6 +222,73 @@ func sec4769(user, realm, service, serviceSID string, enc uint32, ip, port, guid
 func sec4776(user, workstation string) evtx.Record {
 	return pSecurity.ev(4776, 0, 14336, 0, f("PackageName", "MICROSOFT_AUTHENTICATION_PACKAGE_V1_0"), f("TargetUserName", user),
 		f("Workstation", workstation), f("Status", evtx.HexInt32(0)))
+}
+
+// sec4778 (reconnected) and 4779 (disconnected) are a remote session's
+// state changes (Audit Other Logon/Logoff Events).
+func sec4778(id uint16, p principal, session, clientName, clientAddress string) evtx.Record {
+	return pSecurity.ev(id, 0, 12551, 0, f("AccountName", p.name), f("AccountDomain", p.domain), f("LogonID", evtx.HexInt64(p.logonID)),
+		f("SessionName", session), f("ClientName", clientName), f("ClientAddress", clientAddress))
+}
+
+// sec5156 is a connection the Windows Filtering Platform allowed (Audit
+// Filtering Platform Connection). Source is the local end in both
+// directions; Application is the image's device path, or System for the
+// kernel's SMB.
+func sec5156(pid uint64, image string, inbound bool, localIP, localPort, remoteIP, remotePort string) evtx.Record {
+	app := image
+	if len(image) > 2 && image[1] == ':' {
+		app = strings.ToLower(`\device\harddiskvolume2` + image[2:])
+	}
+	dir, layer, layerRT := "%%14593", "%%14611", uint64(48)
+	if inbound {
+		dir, layer, layerRT = "%%14592", "%%14610", 44
+	}
+	r := pSecurity.ev(5156, 1, 12810, 0, f("ProcessID", pid), f("Application", app), f("Direction", dir),
+		f("SourceAddress", localIP), f("SourcePort", localPort), f("DestAddress", remoteIP), f("DestPort", remotePort),
+		f("Protocol", uint32(6)), f("FilterRTID", uint64(0)), f("LayerName", layer), f("LayerRTID", layerRT),
+		f("RemoteUserID", evtx.SID(sidNull)), f("RemoteMachineID", evtx.SID(sidNull)))
+	r.ProcessID = 4
+	return r
+}
+
+// regTypeText is the %%NNNN insertion string 4657 writes for a value type.
+var regTypeText = map[string]string{"REG_SZ": "%%1873", "REG_EXPAND_SZ": "%%1874", "REG_BINARY": "%%1875", "REG_DWORD": "%%1876"}
+
+// sec4657 is a registry value set under a key whose SACL audits it
+// (Audit Registry). oldType "" means the value did not exist.
+func sec4657(p principal, object, value, oldType, oldValue, newType, newValue string, handle, pid uint64, process string) evtx.Record {
+	op := "%%1905"
+	if oldType == "" {
+		op, oldType, oldValue = "%%1904", "-", "-"
+	} else {
+		oldType = regTypeText[oldType]
+	}
+	return pSecurity.ev(4657, 0, 12801, 0, append(p.subject(),
+		f("ObjectName", object), f("ObjectValueName", value), f("HandleId", evtx.SizeT(handle)), f("OperationType", op),
+		f("OldValueType", oldType), f("OldValue", oldValue), f("NewValueType", regTypeText[newType]), f("NewValue", newValue),
+		f("ProcessId", evtx.SizeT(pid)), f("ProcessName", process))...)
+}
+
+// rct131 is RdpCoreTS "the server accepted a new TCP connection from
+// client ip:port".
+func rct131(clientIP, port, activity string) evtx.Record {
+	r := pRCT.ev(131, 0, 4, 15, f("ConnType", "TCP"), f("ClientIP", clientIP+":"+port))
+	r.UserSID, r.ActivityID, r.ProcessID, r.ThreadID = sidNetwork, activity, 388, 1292
+	return r
+}
+
+// sm1718 is Sysmon 17 (pipe created, by the server process) or 18 (pipe
+// connected; a remote client's connection belongs to System).
+func sm1718(id uint16, t event.FileTime, guid string, pid uint32, pipe, image string) evtx.Record {
+	kind := "CreatePipe"
+	if id == 18 {
+		kind = "ConnectPipe"
+	}
+	r := pSysmon.ev(id, 1, id, 0, f("RuleName", "-"), f("EventType", kind), f("UtcTime", sysmonUTC(t)),
+		f("ProcessGuid", evtx.GUID(guid)), f("ProcessId", pid), f("PipeName", pipe), f("Image", image))
+	r.UserSID = sidSystem
+	return r
 }
 
 func sec1102(p principal) evtx.Record {

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"log"
@@ -60,18 +61,6 @@ func (g *gen) finish(hs *hostState) (*HostResult, error) {
 		}
 		hr.Logs[c] = out
 	}
-	for _, fk := range hs.files {
-		if !h.Collected {
-			break
-		}
-		g.keys = append(g.keys, KeyEvent{Step: fk.step, Host: h.Name, Path: fk.path, Time: fk.at, What: fk.what})
-	}
-	for _, rk := range hs.regKeys {
-		if !h.Collected {
-			break
-		}
-		g.keys = append(g.keys, KeyEvent{Step: rk.step, Host: h.Name, Path: rk.key + `\` + rk.value, Time: rk.at.(event.FileTime), What: "registry value (key last-write)"})
-	}
 	if !h.Collected {
 		return hr, nil
 	}
@@ -89,6 +78,17 @@ func (g *gen) finish(hs *hostState) (*HostResult, error) {
 	}
 	if err := g.executionTraces(hs, uint32(serial), formatted); err != nil {
 		return nil, err
+	}
+	if err := g.writeSRUM(hs, collected-event.FileTime(600*1e7)); err != nil {
+		return nil, err
+	}
+	// Files and values of the steps, those the writers above added
+	// (Prefetch, jump lists, SRUM) included.
+	for _, fk := range hs.files {
+		g.keys = append(g.keys, KeyEvent{Step: fk.step, Host: h.Name, Path: fk.path, Time: fk.at, What: fk.what})
+	}
+	for _, rk := range hs.regKeys {
+		g.keys = append(g.keys, KeyEvent{Step: rk.step, Host: h.Name, Path: rk.key + `\` + rk.value, Time: rk.at.(event.FileTime), What: "registry value (key last-write)"})
 	}
 	var ops []fdisk.Op
 	for _, d := range []string{`\Windows\System32\winevt\Logs`, `\Windows\System32\config`, `\Windows\Prefetch`, `\Windows\Temp`,
@@ -110,7 +110,8 @@ func (g *gen) finish(hs *hostState) (*HostResult, error) {
 	}
 	// Logs exist from setup and are last written at collection.
 	for _, c := range chans {
-		if len(hr.Logs[c]) == 0 {
+		// A cleared log keeps its file even when nothing was written since.
+		if _, cleared := hs.cleared[c]; len(hr.Logs[c]) == 0 && !cleared {
 			continue
 		}
 		var b bytes.Buffer
@@ -257,6 +258,7 @@ func (g *gen) executionTraces(hs *hostState, serial uint32, formatted event.File
 			hs.files = append(hs.files, fileKey{step: r.step, path: p, what: fmt.Sprintf("Prefetch, run count %d", len(r.times)), at: last + event.FileTime(10*1e7)})
 		}
 	}
+	hs.writeBAM()
 	// ShimCache lists the most recent first.
 	sort.SliceStable(shim, func(i, j int) bool {
 		ti, tj := hs.runs[strings.ToUpper(shim[i].Path)].times, hs.runs[strings.ToUpper(shim[j].Path)].times
@@ -296,3 +298,45 @@ func fillers(ops []fdisk.Op, setup event.FileTime) []fdisk.Op {
 	}
 	return out
 }
+
+// writeBAM records each user's (and SYSTEM's) programs in the Background
+// Activity Moderator's key, as Windows 10 1809 and later keep it
+// (bam\State\UserSettings; 1709-1803 used bam\UserSettings): one value per
+// program named by its device path, holding the last run's FILETIME and 16
+// bytes of padding.
+func (hs *hostState) writeBAM() {
+	if hs.h.OS.Build < 16299 || len(hs.bam) == 0 {
+		return
+	}
+	root := `ControlSet001\Services\bam\State\UserSettings\`
+	if hs.h.OS.Build < 17763 {
+		root = `ControlSet001\Services\bam\UserSettings\`
+	}
+	sids := make([]string, 0, len(hs.bam))
+	for sid := range hs.bam {
+		sids = append(sids, sid)
+	}
+	sort.Strings(sids)
+	for i, sid := range sids {
+		progs := make([]string, 0, len(hs.bam[sid]))
+		var last event.FileTime
+		for p, t := range hs.bam[sid] {
+			progs = append(progs, p)
+			if t > last {
+				last = t
+			}
+		}
+		sort.Strings(progs)
+		k := key(hs.reg.system, root+sid, last)
+		k.Set(regf.DWORD("Version", 1), regf.DWORD("SequenceNumber", uint32(i+2)))
+		for _, p := range progs {
+			data := make([]byte, 24)
+			binary.LittleEndian.PutUint64(data, uint64(hs.bam[sid][p]))
+			k.Set(regf.Binary(BAMDevicePrefix+ntPath(hs.runs[p].path), data))
+		}
+	}
+}
+
+// BAMDevicePrefix is the device the forged volumes have in BAM value
+// names and Prefetch (the system volume is the second partition).
+const BAMDevicePrefix = `\Device\HarddiskVolume2`

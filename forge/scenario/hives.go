@@ -65,6 +65,16 @@ func newHives(s *Scenario, h *Host) *hives {
 			regf.String("DaylightName", tz.dlt), regf.DWORD("DaylightBias", uint32(tz.dltBias)), regf.Binary("DaylightStart", st(tz.dltDate)),
 			regf.String("TimeZoneKeyName", h.TimeZone), regf.DWORD("DynamicDaylightTimeDisabled", 0))
 	}
+	// Services the story's persistence touches exist from setup, so a
+	// change to them is a modification (4657 old value, key last-write).
+	for _, sv := range []struct{ name, display, dll string }{
+		{"RasAuto", "Remote Access Auto Connection Manager", `%SystemRoot%\System32\rasauto.dll`},
+		{"IKEEXT", "IKE and AuthIP IPsec Keying Modules", `%SystemRoot%\System32\ikeext.dll`},
+	} {
+		key(sys, cs+`Services\`+sv.name, base).Set(regf.String("DisplayName", sv.display), regf.ExpandString("ImagePath", `%SystemRoot%\System32\svchost.exe -k netsvcs -p`),
+			regf.DWORD("Type", 0x20), regf.DWORD("Start", 3), regf.DWORD("ErrorControl", 1), regf.String("ObjectName", "LocalSystem"))
+		key(sys, cs+`Services\`+sv.name+`\Parameters`, base).Set(regf.ExpandString("ServiceDll", sv.dll), regf.DWORD("ServiceDllUnloadOnStop", 1))
+	}
 	sw := hv.software
 	key(sw, `Microsoft\Windows NT\CurrentVersion`, base).Set(
 		regf.String("ProductName", h.OS.Product), regf.String("DisplayVersion", h.OS.Version), regf.String("CurrentBuild", fmt.Sprint(h.OS.Build)),

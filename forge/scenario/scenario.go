@@ -38,10 +38,11 @@ type Scenario struct {
 	Actions      []Action     `yaml:"actions" json:"actions"`
 }
 
-// Background sets how much ordinary activity every collected host gets.
+// Background sets how much ordinary activity every collected host gets
+// (forge/background): Density scales its routine rates, 1 by default.
 type Background struct {
-	Off          bool `yaml:"off,omitempty" json:"off,omitempty"`
-	EventsPerDay int  `yaml:"events_per_day,omitempty" json:"events_per_day,omitempty"` // per host; default 120
+	Off     bool    `yaml:"off,omitempty" json:"off,omitempty"`
+	Density float64 `yaml:"density,omitempty" json:"density,omitempty"`
 }
 
 // Organisation is the Active Directory domain all hosts and users belong to.
@@ -62,11 +63,35 @@ type Host struct {
 	Addresses   []Address `yaml:"addresses" json:"addresses"`
 	Sysmon      bool      `yaml:"sysmon,omitempty" json:"sysmon,omitempty"`
 	Prefetch    bool      `yaml:"prefetch,omitempty" json:"prefetch,omitempty"`
+	SRUM        bool      `yaml:"srum,omitempty" json:"srum,omitempty"` // Windows\System32\sru\SRUDB.dat is written
 	Collected   bool      `yaml:"collected,omitempty" json:"collected,omitempty"`
 	Installed   time.Time `yaml:"installed,omitempty" json:"installed,omitempty"` // volume formatted; default Start - 30 days
 	Image       *Image    `yaml:"image,omitempty" json:"image,omitempty"`
 	RID         int       `yaml:"rid,omitempty" json:"rid,omitempty"` // machine account RID; default derived
+	// Audit lists audit subcategories enabled beyond the case's baseline
+	// policy: AuditWFP (Security 5156) and AuditRegistry (4657).
+	Audit []string `yaml:"audit,omitempty" json:"audit,omitempty"`
+	// Shares are this host's file shares in ordinary use (background).
+	Shares []Share `yaml:"shares,omitempty" json:"shares,omitempty"`
 }
+
+// Extra audit subcategories a host may enable.
+const (
+	AuditWFP      = "filtering-platform-connection" // Security 5156 for the story's connections
+	AuditRegistry = "registry"                      // Security 4657 for registry actions (a SACL on the keys)
+)
+
+// Share is a file share users open from their home hosts on working days:
+// ordinary access (Kerberos network logon, 5140/5145), never an edge.
+type Share struct {
+	Name  string   `yaml:"name" json:"name"`                       // share name, e.g. Projects
+	Path  string   `yaml:"path" json:"path"`                       // local path, e.g. C:\Shares\Projects
+	Users []string `yaml:"users" json:"users"`                     // DOMAIN\name; each opens it from its home host
+	Files []string `yaml:"files,omitempty" json:"files,omitempty"` // relative paths read (and created on the volume)
+}
+
+// audits says whether the host enables an extra audit subcategory.
+func (h *Host) audits(sub string) bool { return contains(h.Audit, sub) }
 
 // OS is the Windows edition.
 type OS struct {
@@ -132,6 +157,10 @@ type Edge struct {
 	Service        *Service    `yaml:"service,omitempty" json:"service,omitempty"`         // remote-service, psexec
 	Task           *Task       `yaml:"task,omitempty" json:"task,omitempty"`               // scheduled-task
 	Target         string      `yaml:"target,omitempty" json:"target,omitempty"`           // rdp: name as typed; default destination name
+	// Disconnect (rdp): the session disconnects this long after the logon
+	// and reconnects a minute later. Default 40m for an unknown source,
+	// otherwise none.
+	Disconnect Duration `yaml:"disconnect,omitempty" json:"disconnect,omitempty"`
 }
 
 // Repeat is "every Every, Count times in all" starting at Edge.Time.
@@ -188,6 +217,7 @@ type Action struct {
 	Creates     []string  `yaml:"creates,omitempty" json:"creates,omitempty"`         // run, lsass-dump: files the program creates
 	Deletes     []string  `yaml:"deletes,omitempty" json:"deletes,omitempty"`         // files deleted afterwards
 	Interactive bool      `yaml:"interactive,omitempty" json:"interactive,omitempty"` // run: started from Explorer (UserAssist)
+	Network     bool      `yaml:"network,omitempty" json:"network,omitempty"`         // run: keeps talking to the network until collection (SRUM)
 }
 
 // Duration is a time.Duration written as "-41s", "24h".
@@ -325,8 +355,8 @@ func (s *Scenario) Validate() error {
 	} else if s.CollectedAt.Sub(s.Start) > 400*24*time.Hour {
 		bad("start..collected_at spans more than 400 days")
 	}
-	if s.Background != nil && s.Background.EventsPerDay > 5000 {
-		bad("background.events_per_day %d: at most 5000", s.Background.EventsPerDay)
+	if s.Background != nil && (s.Background.Density < 0 || s.Background.Density > 5) {
+		bad("background.density %g: want 0..5", s.Background.Density)
 	}
 	o := s.Organisation
 	if o.Domain == "" || o.DNS == "" {
@@ -368,6 +398,22 @@ func (s *Scenario) Validate() error {
 			}
 			if j > 0 && !a.Until.IsZero() && !a.Until.After(h.Addresses[j-1].Until) {
 				bad("%s: addresses[%d]: until must increase", where, j)
+			}
+		}
+		for _, a := range h.Audit {
+			if a != AuditWFP && a != AuditRegistry {
+				bad("%s: audit %q: want %s or %s", where, a, AuditWFP, AuditRegistry)
+			}
+		}
+		for j, sh := range h.Shares {
+			if sh.Name == "" || strings.ContainsAny(sh.Name, `\/$`) {
+				bad("%s: shares[%d]: name %q: want a plain share name (admin shares are edges)", where, j, sh.Name)
+			}
+			if !winPathRe.MatchString(sh.Path) {
+				bad("%s: shares[%d]: path %q: want an absolute C:\\ path", where, j, sh.Path)
+			}
+			if len(sh.Users) == 0 {
+				bad("%s: shares[%d]: users: at least one", where, j)
 			}
 		}
 		if !h.Collected {
@@ -434,6 +480,18 @@ func (s *Scenario) Validate() error {
 	hostOK := func(name string) bool { return hosts[strings.ToUpper(name)] != nil }
 	userOK := func(a string) bool { return users[strings.ToLower(a)] }
 	inWindow := func(t time.Time) bool { return !t.Before(s.Start) && t.Before(s.CollectedAt) }
+	for i := range s.Hosts {
+		for j, sh := range s.Hosts[i].Shares {
+			for _, a := range sh.Users {
+				u := s.User(a)
+				if u == nil || u.Home == "" {
+					bad("hosts[%d] %s: shares[%d]: user %q: not in users, or without a home host to open it from", i, s.Hosts[i].Name, j, a)
+				} else if strings.EqualFold(u.Home, s.Hosts[i].Name) {
+					bad("hosts[%d] %s: shares[%d]: user %q works on this host: a share is opened from another", i, s.Hosts[i].Name, j, a)
+				}
+			}
+		}
+	}
 	ids := map[string]bool{}
 	for i := range s.Edges {
 		e := &s.Edges[i]
@@ -497,6 +555,9 @@ func (s *Scenario) Validate() error {
 			if e.Share != "" && e.Share != "C$" && e.Share != "ADMIN$" {
 				bad("%s: share %q: want C$ or ADMIN$", where, e.Share)
 			}
+		}
+		if e.Disconnect != 0 && (e.Technique != "rdp" || e.Disconnect < 0) {
+			bad("%s: disconnect: only for rdp, and positive", where)
 		}
 		if e.Authentication == "pass-the-hash" && e.Technique == "rdp" {
 			bad("%s: pass-the-hash over rdp needs restricted admin mode, which the forge does not model", where)

@@ -2,8 +2,14 @@ package scenario
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"unicode/utf16"
+
+	"github.com/foothold/foothold/forge/artifacts"
+	"github.com/foothold/foothold/parsers/event"
 )
 
 // sec is a millisecond offset helper for readability.
@@ -118,8 +124,11 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 		}
 		if src != nil {
 			tool = exeOf(cmd)
-			g.clientStart(src, e, t, srcSess, cmd, dstIP, dst.h, 445, step)
+			g.clientStart(src, e, t, srcSess, cmd, dstIP, dst.h, 445, lg.port, step)
+			// Explorer's record of the mounted share in the client user's hive.
+			src.mountPoint(srcUser, dstName, share, src.at(t, 0))
 		}
+		g.inbound(dst, t, 445, srcIP, lg.port, step)
 		g.netLogon(dst, t, lg, admin, step)
 		dst.add(dst.at(t, 300), sec5140(sess, srcIP, lg.port, `\\*\`+share, local), step, "share "+share+" opened")
 		dst.add(dst.at(t, 400), sec5145(sess, srcIP, lg.port, `\\*\`+share, local, rel, 0x2, "%%4417\n\t\t\t\t"), step, "write "+rel)
@@ -140,8 +149,9 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 		}
 		if src != nil {
 			tool = exeOf(cmd)
-			g.clientStart(src, e, t, srcSess, cmd, dstIP, dst.h, 135, step)
+			g.clientStart(src, e, t, srcSess, cmd, dstIP, dst.h, 135, lg.port, step)
 		}
+		g.inbound(dst, t, 135, srcIP, lg.port, step)
 		g.netLogon(dst, t, lg, admin, step)
 		sys := g.machine(dst.h)
 		wpid := g.run(dst, dst.at(t, 600), proc{who: principal{sid: sidNetwork, name: "NETWORK SERVICE", domain: "NT AUTHORITY", logonID: 0x3e4},
@@ -163,7 +173,7 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 		var cpid uint32
 		if src != nil {
 			tool = exeOf(cmd)
-			cpid = g.clientStart(src, e, t, srcSess, cmd, dstIP, dst.h, 445, step)
+			cpid = g.clientStart(src, e, t, srcSess, cmd, dstIP, dst.h, 445, lg.port, step)
 			if u := src.reg.user(srcUser.Name()); u != nil {
 				u.Path(`Software\Sysinternals\PsExec`, src.at(t, 50)).Set(dwordValue("EulaAccepted", 1))
 			}
@@ -174,6 +184,7 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 		if e.Service != nil && e.Service.Name != "" {
 			svc = e.Service.Name
 		}
+		g.inbound(dst, t, 445, srcIP, lg.port, step)
 		g.netLogon(dst, t, lg, admin, step)
 		dst.add(dst.at(t, 300), sec5140(sess, srcIP, lg.port, `\\*\ADMIN$`, `\??\C:\Windows`), step, "ADMIN$ opened")
 		dst.add(dst.at(t, 350), sec5145(sess, srcIP, lg.port, `\\*\ADMIN$`, `\??\C:\Windows`, svc+".exe", 0x2, "%%4417\n\t\t\t\t"), step, svc+".exe written")
@@ -183,10 +194,25 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 		dst.add(dst.at(t, 600), sec4697(sess, svc, `%SystemRoot%\`+svc+".exe", 3, "LocalSystem"), step, "service installed (Security)")
 		dst.reg.service(svc, `%SystemRoot%\`+svc+".exe", 3, "", dst.at(t, 600))
 		dst.add(dst.at(t, 800), sys7036(svc, svc, "running", 4), step, "service running")
-		keyName := fmt.Sprintf(`C:\Windows\PSEXEC-%s-%08X.key`, srcName, r.Uint32())
-		dst.file("file", keyName, dst.at(t, 900), content(keyName, 1024), step, "PsExec key file")
+		keyID := fmt.Sprintf("%08X", r.Uint32())
+		dst.file("file", `C:\Windows\`+artifacts.PsexecKeyName(srcName, keyID), dst.at(t, 900), artifacts.PsexecKey(srcName, keyID), step, "PsExec key file")
 		spid := g.run(dst, dst.at(t, 850), proc{who: g.machine(dst.h), image: `C:\Windows\` + svc + ".exe", cmd: `C:\Windows\` + svc + ".exe",
 			parent: `C:\Windows\System32\services.exe`, step: step, what: svc + " started by services.exe"})
+		if dst.h.Sysmon {
+			// The service's control pipe, then the client's three.
+			sguid := randGUID(r)
+			at := dst.at(t, 870)
+			dst.add(at, sm1718(17, at, sguid, spid, `\`+svc, `C:\Windows\`+svc+".exe"), step, "pipe created (Sysmon 17)")
+			at = dst.at(t, 880)
+			dst.add(at, sm1718(18, at, randGUID(r), 4, `\`+svc, "System"), step, "pipe connected (Sysmon 18)")
+			for i, pipe := range []string{"stdin", "stdout", "stderr"} {
+				name := fmt.Sprintf(`\%s-%s-%d-%s`, svc, srcName, cpid, pipe)
+				at := dst.at(t, 990+i*10)
+				dst.add(at, sm1718(17, at, sguid, spid, name, `C:\Windows\`+svc+".exe"), step, "pipe created (Sysmon 17)")
+				at = dst.at(t, 995+i*10)
+				dst.add(at, sm1718(18, at, randGUID(r), 4, name, "System"), step, "pipe connected (Sysmon 18)")
+			}
+		}
 		for i, pipe := range []string{"stdin", "stdout", "stderr"} {
 			dst.add(dst.at(t, 1000+i*10), sec5145(sess, srcIP, lg.port, `\\*\IPC$`, "", fmt.Sprintf("%s-%s-%d-%s", svc, srcName, cpid, pipe), 0x3, "%%4416\n\t\t\t\t%%4417\n\t\t\t\t"), step, "pipe "+pipe)
 		}
@@ -201,10 +227,11 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 		}
 		if src != nil {
 			tool = exeOf(cmd)
-			g.clientStart(src, e, t, srcSess, cmd, dstIP, dst.h, 445, step)
+			g.clientStart(src, e, t, srcSess, cmd, dstIP, dst.h, 445, lg.port, step)
 			g.run(src, src.at(t, 3*sec), proc{who: srcSess, image: tool, cmd: fmt.Sprintf(`sc \\%s start %s`, dstName, sv.Name), parent: `C:\Windows\System32\cmd.exe`, elevated: true, step: step, what: "sc start"})
 			g.run(src, src.at(t, 9*sec), proc{who: srcSess, image: tool, cmd: fmt.Sprintf(`sc \\%s delete %s`, dstName, sv.Name), parent: `C:\Windows\System32\cmd.exe`, elevated: true, step: step, what: "sc delete"})
 		}
+		g.inbound(dst, t, 445, srcIP, lg.port, step)
 		g.netLogon(dst, t, lg, admin, step)
 		dst.add(dst.at(t, 300), sec5145(sess, srcIP, lg.port, `\\*\IPC$`, "", "svcctl", 0x3, "%%4416\n\t\t\t\t%%4417\n\t\t\t\t"), step, "svcctl pipe")
 		dst.add(dst.at(t, 400), sys7045(sess.sid, sv.Name, sv.ImagePath, "demand start", "LocalSystem"), step, "service installed")
@@ -235,14 +262,15 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 		}
 		if src != nil {
 			tool = exeOf(cmd)
-			g.clientStart(src, e, t, srcSess, cmd, dstIP, dst.h, 135, step)
+			g.clientStart(src, e, t, srcSess, cmd, dstIP, dst.h, 135, lg.port, step)
 			g.run(src, src.at(t, 20*sec), proc{who: srcSess, image: tool, cmd: fmt.Sprintf(`schtasks /run /s %s /u %s /p ******** /tn "%s"`, dstName, e.Account, tk.Name), parent: `C:\Windows\System32\cmd.exe`, step: step, what: "schtasks /run"})
 		}
+		g.inbound(dst, t, 135, srcIP, lg.port, step)
 		g.netLogon(dst, t, lg, admin, step)
-		xml := taskXML(g.s, dst.h, t, e.Account, tk, runAs)
-		dst.add(dst.at(t, 500), sec4698(sess, tk.Name, xml), step, "task registered (Security)")
+		xml := g.taskFile(dst.h, t, e.Account, tk, runAs)
+		dst.add(dst.at(t, 500), sec4698(sess, tk.Name, utf16Text(xml)), step, "task registered (Security)")
 		dst.add(dst.at(t, 510), ts106(tk.Name, e.Account), step, "task registered")
-		dst.file("file", `C:\Windows\System32\Tasks`+tk.Name, dst.at(t, 520), utf16BOM(xml), step, "task XML")
+		dst.file("file", `C:\Windows\System32\Tasks`+tk.Name, dst.at(t, 520), xml, step, "task XML")
 		dst.reg.task(tk.Name, randGUID(r), tk.Command, dst.at(t, 520))
 		inst := randGUID(r)
 		epid := uint32(1000 + r.IntN(8000))
@@ -262,8 +290,9 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 			g.run(src, src.at(t, -5*sec), proc{who: srcSess, image: ps, cmd: "powershell.exe", parent: `C:\Windows\System32\cmd.exe`, elevated: true, step: step, what: "powershell started"})
 			src.add(src.at(t, 0), pso4104(g.s.SID(srcUser), script, strings.Trim(strings.ToLower(randGUID(r)), "{}")), step, "script block "+e.Technique)
 			src.add(src.at(t, 100), wrm6(g.s.SID(srcUser), fmt.Sprintf("%s:5985/wsman?PSVersion=5.1.20348.1", dstName), act), step, "WinRM connection")
-			g.netFlow(src, t, srcSess, ps, dstIP, dst.h, 5985, step)
+			g.netFlow(src, t, srcSess, ps, dstIP, dst.h, 5985, lg.port, step)
 		}
+		g.inbound(dst, t, 5985, srcIP, lg.port, step)
 		g.netLogon(dst, t, lg, admin, step)
 		dst.add(dst.at(t, 400), wrm91(g.s.SID(acct), strings.Trim(randGUID(r), "{}"), act), step, "WinRM shell created")
 		host := `C:\Windows\system32\wsmprovhost.exe -Embedding`
@@ -290,9 +319,10 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 			ps := `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`
 			tool = ps
 			src.add(src.at(t, 0), pso4104(g.s.SID(srcUser), script, strings.Trim(strings.ToLower(randGUID(r)), "{}")), step, "script block dcom")
-			g.netFlow(src, t, srcSess, ps, dstIP, dst.h, 135, step)
-			g.netFlow(src, t.Add(200*time.Millisecond), srcSess, ps, dstIP, dst.h, uint16(49152+r.IntN(16000)), step)
+			g.netFlow(src, t, srcSess, ps, dstIP, dst.h, 135, lg.port, step)
+			g.netFlow(src, t.Add(200*time.Millisecond), srcSess, ps, dstIP, dst.h, uint16(49152+r.IntN(16000)), "", step)
 		}
+		g.inbound(dst, t, 135, srcIP, lg.port, step)
 		g.netLogon(dst, t, lg, admin, step)
 		mpid := g.run(dst, dst.at(t, 700), proc{who: sess, image: `C:\Windows\System32\mmc.exe`, cmd: `"C:\Windows\system32\mmc.exe" -Embedding`, parent: `C:\Windows\System32\svchost.exe`, elevated: true, step: step, what: "mmc.exe -Embedding"})
 		g.run(dst, dst.at(t, 1500), proc{who: sess, image: exeOf(payload), cmd: payload, parent: `C:\Windows\System32\mmc.exe`, ppid: mpid, elevated: true, step: step, what: "payload child of mmc.exe"})
@@ -302,6 +332,7 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 		if target == "" {
 			target = dstName
 		}
+		rport := dst.port() // the client's port of the RDP connection
 		if src != nil {
 			mstsc := `C:\Windows\System32\mstsc.exe`
 			tool = mstsc
@@ -313,22 +344,23 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 			src.add(src.at(t, -2*sec), rdpc(1024, g.s.SID(srcUser), "Server Name", target), step, "RDP client: server name")
 			src.add(src.at(t, -1500), rdpc(1102, g.s.SID(srcUser), "ServerAddress", dstIP), step, "RDP client: server address")
 			src.add(src.at(t, -1*sec), sec4648(srcSess, nullGUID, acct.Name(), acct.Domain(), guid, target, "TERMSRV/"+target, uint64(src.pid()), mstsc, "-", "-"), step, "explicit credentials for TERMSRV")
-			g.netFlow(src, t, srcSess, mstsc, dstIP, dst.h, 3389, step)
+			g.netFlow(src, t, srcSess, mstsc, dstIP, dst.h, 3389, rport, step)
 			if u := src.reg.user(srcUser.Name()); u != nil {
 				lw := src.at(t, 5*sec)
 				u.Path(`Software\Microsoft\Terminal Server Client\Default`, lw).Set(stringValue("MRU0", target))
 				u.Path(`Software\Microsoft\Terminal Server Client\Servers\`+target, lw).Set(stringValue("UsernameHint", e.Account))
 				docs := `C:\Users\` + srcUser.Name() + `\Documents\Default.rdp`
-				src.file("file", docs, lw, utf16BOM(defaultRDP(target, e.Account)), step, "Default.rdp")
+				src.file("file", docs, lw, artifacts.DefaultRDP(target, e.Account), step, "Default.rdp")
 				src.jumpMstsc(srcUser, target, lw, step)
 			}
 		}
-		// NLA pre-authentication, then the interactive logon.
+		// The TCP connection, NLA pre-authentication, then the interactive logon.
+		g.inbound(dst, t, 3389, srcIP, rport, step)
+		dst.add(dst.at(t, 60), rct131(srcIP, rport, randGUID(r)), step, "RDP connection accepted (RdpCoreTS 131)")
 		g.netLogon(dst, t, lg, false, step)
 		dst.add(dst.at(t, 200), rcm1149(acct.Name(), acct.Domain(), srcIP), step, "RDP authentication succeeded")
 		L10 := dst.newLogonID()
 		s10 := g.userPrincipal(acct, L10)
-		rport := dst.port()
 		dst.add(dst.at(t, 2*sec), sec4624(logon{subject: g.machine(dst.h), target: s10, logonType: 10, process: "User32 ", pkg: "Negotiate",
 			workstation: dstName, guid: guid, pid: uint64(dst.pid()), processName: `C:\Windows\System32\svchost.exe`,
 			ip: srcIP, port: rport, elevated: admin, restricted: "%%1843", impersonation: "%%1833"}), step, "logon type 10")
@@ -338,9 +370,20 @@ func (g *gen) edge(e *Edge, t time.Time, n int) error {
 		session := uint32(2 + r.IntN(3))
 		dst.add(dst.at(t, 2500), lsm(21, e.Account, session, srcIP), step, "session logon")
 		dst.add(dst.at(t, 2700), lsm(22, e.Account, session, srcIP), step, "shell start")
-		if src == nil {
-			dst.add(dst.at(t, 40*60*sec), lsm(24, e.Account, session, srcIP), step, "session disconnected")
-			dst.add(dst.at(t, 41*60*sec), lsm(25, e.Account, session, srcIP), step, "session reconnected")
+		if off := time.Duration(e.Disconnect); off > 0 || src == nil {
+			if off == 0 {
+				off = 40 * time.Minute
+			}
+			client := "-" // an unknown source's computer name is not known
+			if src != nil {
+				client = srcName
+			}
+			rdpSession := fmt.Sprintf("RDP-Tcp#%d", r.IntN(20))
+			ms := int(off / time.Millisecond)
+			dst.add(dst.at(t, ms), lsm(24, e.Account, session, srcIP), step, "session disconnected")
+			dst.add(dst.at(t, ms+5), sec4778(4779, s10, rdpSession, client, srcIP), step, "session disconnected (4779)")
+			dst.add(dst.at(t, ms+60*sec), sec4778(4778, s10, rdpSession, client, srcIP), step, "session reconnected (4778)")
+			dst.add(dst.at(t, ms+60*sec+5), lsm(25, e.Account, session, srcIP), step, "session reconnected")
 		}
 		g.run(dst, dst.at(t, 3*sec), proc{who: s10, image: `C:\Windows\System32\rdpclip.exe`, cmd: "rdpclip", parent: `C:\Windows\System32\svchost.exe`, step: "", what: ""})
 	}
@@ -362,23 +405,29 @@ func (g *gen) dcState() *hostState {
 
 // clientStart writes the source side of a network technique: explicit
 // credentials (4648), the client process and its connection.
-func (g *gen) clientStart(src *hostState, e *Edge, t time.Time, sess principal, cmd, dstIP string, dst *Host, port uint16, step string) uint32 {
+func (g *gen) clientStart(src *hostState, e *Edge, t time.Time, sess principal, cmd, dstIP string, dst *Host, port uint16, srcPort, step string) uint32 {
 	img := exeOf(cmd)
 	pid := g.run(src, src.at(t, -1*sec), proc{who: sess, image: img, cmd: cmd, parent: `C:\Windows\System32\cmd.exe`, elevated: true, step: step, what: "client command line"})
 	if e.Authentication == "explicit-credentials" {
 		acct := g.s.User(e.Account)
 		src.add(src.at(t, -500), sec4648(sess, nullGUID, acct.Name(), acct.Domain(), nullGUID, strings.ToUpper(dst.Name), strings.ToUpper(dst.Name), uint64(pid), img, "-", "-"), step, "explicit credentials (4648)")
 	}
-	g.netFlow(src, t, sess, img, dstIP, dst, port, step)
+	g.netFlow(src, t, sess, img, dstIP, dst, port, srcPort, step)
 	return pid
 }
 
-// netFlow is the source's Sysmon 3 (when Sysmon runs there). SMB is
-// attributed to System, as the kernel owns it.
-func (g *gen) netFlow(src *hostState, t time.Time, sess principal, image, dstIP string, dst *Host, port uint16, step string) {
-	if !src.h.Sysmon {
+// netFlow is the source's record of its connection: Sysmon 3 when Sysmon
+// runs there, 5156 when the host audits the filtering platform. SMB is
+// attributed to System, as the kernel owns it. srcPort is the client port
+// the destination's logon shows ("" picks one).
+func (g *gen) netFlow(src *hostState, t time.Time, sess principal, image, dstIP string, dst *Host, port uint16, srcPort, step string) {
+	if !src.h.Sysmon && !src.h.audits(AuditWFP) {
 		return
 	}
+	if srcPort == "" {
+		srcPort = src.port()
+	}
+	sp, _ := strconv.ParseUint(srcPort, 10, 16)
 	user := sess.qualified()
 	pid := uint32(0)
 	if port == 445 {
@@ -387,8 +436,35 @@ func (g *gen) netFlow(src *hostState, t time.Time, sess principal, image, dstIP 
 		pid = src.pid()
 	}
 	tm := src.at(t, -200)
-	src.add(tm, sm3(tm, randGUID(src.rng), pid, image, user, true, src.h.AddressAt(t), g.s.FQDN(src.h), uint16(49152+src.rng.IntN(16000)),
-		dstIP, g.s.FQDN(dst), port), step, fmt.Sprintf("connection to %s:%d", dst.Name, port))
+	what := fmt.Sprintf("connection to %s:%d", dst.Name, port)
+	if src.h.Sysmon {
+		src.add(tm, sm3(tm, randGUID(src.rng), pid, image, user, true, src.h.AddressAt(t), g.s.FQDN(src.h), uint16(sp),
+			dstIP, g.s.FQDN(dst), port), step, what)
+	}
+	if src.h.audits(AuditWFP) {
+		src.add(tm+1, sec5156(uint64(pid), image, false, src.h.AddressAt(t), srcPort, dstIP, fmt.Sprint(port)), step, what+" (5156)")
+	}
+}
+
+// inbound is the destination's 5156 of the connection it accepted, when it
+// audits the filtering platform. Listeners: the kernel (System) for SMB
+// and HTTP.sys (WinRM), svchost.exe for RPC and RDP.
+func (g *gen) inbound(dst *hostState, t time.Time, port uint16, srcIP, srcPort, step string) {
+	if !dst.h.audits(AuditWFP) || srcIP == "" {
+		return
+	}
+	image, pid := "System", uint64(4)
+	switch port {
+	case 135:
+		image, pid = `C:\Windows\System32\svchost.exe`, 920
+	case 3389:
+		image, pid = `C:\Windows\System32\svchost.exe`, 1168
+	}
+	local := dst.h.AddressAt(t)
+	if isLoopback(srcIP) {
+		local = srcIP
+	}
+	dst.add(dst.at(t, 50), sec5156(pid, image, true, local, fmt.Sprint(port), srcIP, srcPort), step, fmt.Sprintf("connection from %s to port %d accepted (5156)", srcIP, port))
 }
 
 func (g *gen) netLogon(dst *hostState, t time.Time, lg logon, admin bool, step string) {
@@ -402,60 +478,50 @@ func (g *gen) netLogoff(dst *hostState, t time.Time, p principal, after int) {
 	dst.add(dst.at(t, after*sec), sec4634(p, 3), "", "")
 }
 
-func taskXML(s *Scenario, h *Host, t time.Time, author string, tk *Task, runAs string) string {
-	// Task Scheduler writes these two times in the host's local time,
-	// without a zone.
-	local := t.Add(time.Duration(h.ClockOffset)).In(location(h.TimeZone)).Format("2006-01-02T15:04:05")
-	user := "S-1-5-18"
+// taskFile is the task as schtasks registers it (forge/artifacts'
+// TaskXML): times in the host's local zone, a boot or daily trigger whose
+// StartBoundary is the registration minute.
+func (g *gen) taskFile(h *Host, t time.Time, author string, tk *Task, runAs string) []byte {
+	reg := event.FromTime(t.Add(time.Duration(h.ClockOffset)))
+	minute := event.FromTime(t.Add(time.Duration(h.ClockOffset)).Truncate(time.Minute))
+	trigger := artifacts.Trigger{Kind: artifacts.BootTrigger, Start: minute}
+	if tk.Trigger == "daily" {
+		trigger.Kind = artifacts.CalendarTrigger
+	}
+	user, logonType := "S-1-5-18", ""
 	if runAs != "SYSTEM" {
-		if u := s.User(runAs); u != nil {
-			user = s.SID(u)
+		user, logonType = runAs, "Password"
+		if u := g.s.User(runAs); u != nil {
+			user = u.Account
 		}
 	}
-	trigger := "    <BootTrigger>\n      <Enabled>true</Enabled>\n    </BootTrigger>\n"
-	if tk.Trigger == "daily" {
-		trigger = "    <CalendarTrigger>\n      <StartBoundary>" + local + "</StartBoundary>\n      <Enabled>true</Enabled>\n      <ScheduleByDay>\n        <DaysInterval>1</DaysInterval>\n      </ScheduleByDay>\n    </CalendarTrigger>\n"
+	command, args := splitCommand(tk.Command)
+	return artifacts.TaskXML(artifacts.Task{URI: tk.Name, Author: author, Date: reg, Zone: location(h.TimeZone),
+		Triggers: []artifacts.Trigger{trigger}, UserID: user, LogonType: logonType, Command: command, Arguments: args})
+}
+
+// splitCommand splits a command line into the program (unquoted) and its
+// arguments, as the task's Exec element keeps them.
+func splitCommand(cmd string) (string, string) {
+	cmd = strings.TrimSpace(cmd)
+	if strings.HasPrefix(cmd, `"`) {
+		if prog, rest, ok := strings.Cut(cmd[1:], `"`); ok {
+			return prog, strings.TrimSpace(rest)
+		}
 	}
-	command, args, _ := strings.Cut(tk.Command, " ")
-	argEl := ""
-	if args != "" {
-		argEl = "      <Arguments>" + xmlEscape(args) + "</Arguments>\n"
+	prog, args, _ := strings.Cut(cmd, " ")
+	return prog, strings.TrimSpace(args)
+}
+
+// utf16Text decodes UTF-16LE (with or without a byte-order mark): the 4698
+// TaskContent is the task file's text, CRLF line ends included.
+func utf16Text(b []byte) string {
+	if len(b) >= 2 && b[0] == 0xff && b[1] == 0xfe {
+		b = b[2:]
 	}
-	return `<?xml version="1.0" encoding="UTF-16"?>
-<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
-  <RegistrationInfo>
-    <Date>` + local + `</Date>
-    <Author>` + xmlEscape(author) + `</Author>
-    <URI>` + xmlEscape(tk.Name) + `</URI>
-  </RegistrationInfo>
-  <Triggers>
-` + trigger + `  </Triggers>
-  <Principals>
-    <Principal id="Author">
-      <UserId>` + user + `</UserId>
-      <RunLevel>HighestAvailable</RunLevel>
-    </Principal>
-  </Principals>
-  <Settings>
-    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>
-    <Enabled>true</Enabled>
-  </Settings>
-  <Actions Context="Author">
-    <Exec>
-      <Command>` + xmlEscape(command) + `</Command>
-` + argEl + `    </Exec>
-  </Actions>
-</Task>`
-}
-
-func xmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
-}
-
-func utf16BOM(s string) []byte {
-	return append([]byte{0xff, 0xfe}, utf16le(strings.ReplaceAll(s, "\n", "\r\n"))...)
-}
-
-func defaultRDP(target, user string) string {
-	return "screen mode id:i:2\nuse multimon:i:0\ndesktopwidth:i:1920\ndesktopheight:i:1080\nsession bpp:i:32\ncompression:i:1\nkeyboardhook:i:2\naudiocapturemode:i:0\nvideoplaybackmode:i:1\nconnection type:i:7\nnetworkautodetect:i:1\nbandwidthautodetect:i:1\ndisplayconnectionbar:i:1\nusername:s:" + user + "\nenableworkspacereconnect:i:0\ndisable wallpaper:i:0\nallow font smoothing:i:0\nallow desktop composition:i:0\nfull address:s:" + target + "\naudiomode:i:0\nredirectprinters:i:1\nredirectclipboard:i:1\nautoreconnection enabled:i:1\nauthentication level:i:2\nprompt for credentials:i:0\nnegotiate security layer:i:1\nremoteapplicationmode:i:0\ngatewayusagemethod:i:4\npromptcredentialonce:i:0\nuse redirection server name:i:0\n"
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
+	}
+	return string(utf16.Decode(u))
 }
