@@ -29,6 +29,9 @@ type Options struct {
 	Hosts []string
 	// Progress receives one line per step; nil is quiet.
 	Progress io.Writer
+	// Pack leaves each host's images as images/HOST.tar.bz2 plus
+	// images/SHA256SUMS, the form committed under testdata/cases.
+	Pack bool
 }
 
 // Run forges the scenario at scenarioPath into outDir: outDir/truth.json
@@ -107,6 +110,12 @@ func Run(ctx context.Context, scenarioPath, outDir string, opts Options) error {
 			res.Truth.Images[hr.Host.Name] = append(res.Truth.Images[hr.Host.Name], filepath.ToSlash(rel))
 		}
 		say("%s: %s", hr.Host.Name, strings.Join(res.Truth.Images[hr.Host.Name], ", "))
+	}
+	if opts.Pack && !opts.TruthOnly {
+		if err := pack(outDir, res.Truth.Images, s.CollectedAt); err != nil {
+			return err
+		}
+		say("packed: %s", filepath.Join(outDir, "images", "*.tar.bz2"))
 	}
 	b, err := json.MarshalIndent(res.Truth, "", "  ")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"compress/bzip2"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,7 +148,11 @@ func (a *App) runDemo(ctx context.Context, o *DemoOptions) error {
 		return err
 	}
 	fmt.Fprintf(a.Out, "\nNext: foothold export -c %s -f csv -o timeline.csv\n", o.Case)
-	fmt.Fprintf(a.Out, "      foothold file -c %s 'C:\\ProgramData\\TPM\\TpmVscMgrSvr.exe'\n", o.Case)
+	// The seed's file is where an investigator's next question starts.
+	var seedPath sql.NullString
+	if err := c.DB.QueryRowContext(ctx, `SELECT json_extract(trace, '$.seed.path') FROM traces ORDER BY id DESC LIMIT 1`).Scan(&seedPath); err == nil && seedPath.String != "" {
+		fmt.Fprintf(a.Out, "      foothold file -c %s '%s'\n", o.Case, seedPath.String)
+	}
 	fmt.Fprintf(a.Out, "      foothold edges -c %s -f json\n", o.Case)
 	fmt.Fprintf(a.Out, "      foothold trace -c %s --from auto -f dot\n", o.Case)
 	fmt.Fprintf(a.Out, "      foothold tui -c %s\n", o.Case)
