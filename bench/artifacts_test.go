@@ -44,6 +44,9 @@ func BenchmarkEVTXVsEvtxexport(b *testing.B) {
 		b.Skip("evtxexport not installed (package libevtx-utils)")
 	}
 	files := largestFiles(b, filepath.Join(corpusRoot(b), "evtx"), ".evtx", 8)
+	if len(files) < 8 {
+		b.Fatalf("want the 8 largest corpus event logs, found %d under %s", len(files), filepath.Join(corpusRoot(b), "evtx"))
+	}
 	dir := b.TempDir()
 	for i, f := range files {
 		data, err := os.ReadFile(f)
@@ -57,6 +60,11 @@ func BenchmarkEVTXVsEvtxexport(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		r, s := footholdIngest(b, dir)
+		// One event per record: a run that lost or doubled events fails
+		// instead of reporting.
+		if s.Records == 0 || s.Events != s.Records {
+			b.Fatalf("foothold ingest: %d records, %d events", s.Records, s.Events)
+		}
 		fh = append(fh, r.Wall.Seconds())
 		recs = append(recs, float64(s.Records))
 		var wall float64

@@ -6,7 +6,8 @@
 #   FOOTHOLD_BENCH_BIN=/path/foothold bench/run.sh   measure a given binary
 #
 # The first run generates the large NTFS image (root, /dev/fuse, ntfs-3g;
-# ~40 s) and unpacks the corpus $MFT/$J into ~/.cache/foothold-bench.
+# ~40 s) and unpacks the corpus $MFT/$J into ~/.cache/foothold-bench;
+# BenchmarkMovement builds the 10M-event synthetic case there once (minutes).
 set -eu
 cd "$(dirname "$0")/.."
 N=${1:-3}

@@ -24,6 +24,7 @@ type Offset struct {
 type pair struct {
 	a, b string
 	d    float64
+	dc   bool // b is the domain controller that issued the connection's ticket
 }
 
 // EstimateClocks estimates every collected host's offset reachable through
@@ -51,12 +52,20 @@ func EstimateClocks(res *Result) []Offset {
 				continue
 			}
 			if o.SourceTime != 0 && collected[e.Source] && e.Source != e.Destination {
-				pairs = append(pairs, pair{e.Destination, e.Source, secs(o.DestTime, o.SourceTime)})
+				pairs = append(pairs, pair{e.Destination, e.Source, secs(o.DestTime, o.SourceTime), false})
 			}
 			for _, r := range o.Evidence {
-				if r.Side == "dc" && collected[r.Host] && r.Host != e.Destination && r.Time != 0 {
-					pairs = append(pairs, pair{e.Destination, r.Host, secs(o.DestTime, r.Time)})
+				if r.Side != "dc" || !collected[r.Host] || r.Time == 0 {
+					continue
+				}
+				if r.Host != e.Destination {
+					pairs = append(pairs, pair{e.Destination, r.Host, secs(o.DestTime, r.Time), true})
 					dcVotes[r.Host]++
+				}
+				// The source asked for the ticket as it connected: its own
+				// action and the DC's record are one moment too.
+				if o.SourceTime != 0 && collected[e.Source] && r.Host != e.Source {
+					pairs = append(pairs, pair{e.Source, r.Host, secs(o.SourceTime, r.Time), true})
 				}
 			}
 		}
@@ -83,6 +92,19 @@ func EstimateClocks(res *Result) []Offset {
 		}
 	}
 	placed := map[string]Offset{ref: {Host: ref, Reference: ref}}
+	// First every host the reference's tickets pair directly: the domain
+	// controller is the domain's time source, and a direct pair carries
+	// one connection's delay where a chain adds one per hop.
+	direct := map[string][]float64{}
+	for _, p := range pairs {
+		if p.dc && p.b == ref && p.a != ref {
+			direct[p.a] = append(direct[p.a], p.d)
+		}
+	}
+	for h, v := range direct {
+		sort.Float64s(v)
+		placed[h] = Offset{Host: h, Seconds: median(v), Pairs: len(v), Spread: v[len(v)-1] - v[0], Reference: ref}
+	}
 	for {
 		est := map[string][]float64{}
 		for _, p := range pairs {

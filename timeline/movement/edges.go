@@ -92,7 +92,7 @@ func Analyze(ctx context.Context, c *timeline.Case) (*Result, error) {
 // session is one destination network/interactive logon and what hung off it.
 type session struct {
 	host, logonID, account, ip, ws, pkg, logonGUID string
-	ltype                                          int64
+	ltype, port                                    int64
 	ts                                             event.FileTime
 	logon                                          *ev
 	refs                                           []Ref
@@ -114,14 +114,17 @@ type indicator struct {
 	rule                      string
 	timeless                  bool // registry/jump list: the time is not the connection's
 	used                      bool
+	conn                      *conn // a network connection: pairs by address and port
 }
 
 const window = 10 * 60 * second // source↔destination pairing window, before skew is known
 
 func analyze(hosts []hostInfo, evs []*ev) *Result {
 	id := buildIdentity(hosts, evs)
-	sessions := destSessions(id, evs)
+	px := indexProcesses(evs)
+	sessions := destSessions(id, evs, px)
 	inds := sourceIndicators(id, evs)
+	keys := indexPairingKeys(evs)
 	var type9 []*ev
 	var tgt, tgs []*ev
 	for _, e := range evs {
@@ -204,22 +207,42 @@ func analyze(hosts []hostInfo, evs []*ev) *Result {
 				conf = Medium
 			}
 		}
+		// Keys both sides share name the source outright: the Kerberos
+		// LogonGuid (DC 4769, source 4648) and the client's address and
+		// port (source Sysmon 3 / 5156).
+		var kp keyPair
+		if !s.orphan && !(s.ip != "" && isLoopback(s.ip)) {
+			kp = keys.pair(id, s, dst)
+			if kp.source != "" {
+				src, conf = kp.source, kp.conf
+			}
+			if s.ip == "" && kp.ip != "" {
+				s.ip = kp.ip
+			}
+		}
 		if src == "" {
 			src, conf = id.host("unknown").Name, Low
 		}
 		o := Occurrence{DestTime: s.ts, SourceAddress: s.ip, LogonID: s.logonID, Confidence: conf, Evidence: append(s.refs, dcRefs...)}
+		for _, r := range kp.refs {
+			o.Evidence = appendRef(o.Evidence, r)
+		}
+		o.SourceTime = kp.sourceTime
 		if s.nla != nil {
 			// The connection starts with the NLA network logon.
 			o.DestTime = s.nla.ts
 			o.Evidence = append(o.Evidence, s.nla.refs...)
 		}
-		explicit := false
+		explicit := kp.explicit
 		// Pair with the source side when the source is in the case.
 		if h := id.Hosts[src]; h != nil && h.Collected {
 			best := map[string]*indicator{}
 			for _, in := range inds {
 				if in.host != src || in.dest != dst || (in.tech != "" && in.tech != tech) {
 					continue
+				}
+				if in.conn != nil && in.tech == "" {
+					continue // a bare connection pairs by its port, above
 				}
 				if !in.timeless && absDiff(in.e.TS, s.ts) > window {
 					continue
@@ -234,13 +257,15 @@ func analyze(hosts []hostInfo, evs []*ev) *Result {
 				}
 			}
 			for _, in := range best {
-				o.Evidence = append(o.Evidence, Ref{EventID: in.e.ID, Side: "source", Host: in.host, Type: in.e.Artifact + "/" + in.e.Type, Time: in.e.TS, Rule: in.rule})
-				if !in.timeless && (o.SourceTime == 0 || in.e.TS < o.SourceTime) {
+				o.Evidence = appendRef(o.Evidence, Ref{EventID: in.e.ID, Side: "source", Host: in.host, Type: in.e.Artifact + "/" + in.e.Type, Time: in.e.TS, Rule: in.rule})
+				// A keyed event is the connection itself; otherwise the
+				// earliest source action stands for it.
+				if !in.timeless && kp.sourceTime == 0 && (o.SourceTime == 0 || in.e.TS < o.SourceTime) {
 					o.SourceTime = in.e.TS
 				}
 				explicit = explicit || in.explicit
 			}
-			if len(best) > 0 {
+			if len(best) > 0 || kp.conf == High {
 				o.Confidence = High
 			}
 			// Credential material prepared on the source: a type-9 logon
@@ -284,6 +309,11 @@ func analyze(hosts []hostInfo, evs []*ev) *Result {
 		if in.used || in.tech == "" || in.dest == "" || in.dest == in.host {
 			continue
 		}
+		if h := id.Hosts[in.dest]; in.conn != nil && h != nil && h.Collected {
+			// A connection the collected destination shows no logon for
+			// reached no one: context, not an access.
+			continue
+		}
 		auth := ""
 		if in.explicit {
 			auth = ExplicitCredentials
@@ -293,7 +323,7 @@ func analyze(hosts []hostInfo, evs []*ev) *Result {
 		addOcc(in.host, in.dest, in.tech, in.account, auth, o, "one-sided")
 	}
 
-	res := &Result{Identity: id, Indicators: indicatorsOf(evs, inds)}
+	res := &Result{Identity: id, Indicators: indicatorsOf(evs, inds, px)}
 	for _, k := range order {
 		e := agg[k]
 		e.Count = len(e.Occurrences)
@@ -318,6 +348,149 @@ func analyze(hosts []hostInfo, evs []*ev) *Result {
 	}
 	sort.SliceStable(res.Edges, func(i, j int) bool { return res.Edges[i].First < res.Edges[j].First })
 	return res
+}
+
+// appendRef adds r unless the same event already supports the occurrence.
+func appendRef(refs []Ref, r Ref) []Ref {
+	for _, x := range refs {
+		if x.EventID == r.EventID && x.Side == r.Side {
+			return refs
+		}
+	}
+	return append(refs, r)
+}
+
+// pairingKeys index the events that carry a key the other side of a
+// connection repeats.
+type pairingKeys struct {
+	byGUID  map[string][]*ev   // DC 4769 and source 4648 by LogonGuid
+	byAddr  map[addrPort][]*ev // outbound connections by their local (client) end
+	inbound map[hostAddr][]*ev // inbound connections by recording host and client address
+}
+
+type hostAddr struct{ host, ip string }
+
+// acceptToLogon bounds the time between a destination's inbound
+// connection record and the logon it carries (same clock).
+const acceptToLogon = 5 * second
+
+type addrPort struct {
+	ip   string
+	port int64
+}
+
+// guidKey is the comparison form of a GUID; "" for the empty GUID.
+func guidKey(g string) string {
+	g = strings.ToLower(strings.Trim(strings.TrimSpace(g), "{}"))
+	if g == "" || g == "-" || strings.Trim(g, "0-") == "" {
+		return ""
+	}
+	return g
+}
+
+func indexPairingKeys(evs []*ev) *pairingKeys {
+	k := &pairingKeys{byGUID: map[string][]*ev{}, byAddr: map[addrPort][]*ev{}, inbound: map[hostAddr][]*ev{}}
+	for _, e := range evs {
+		if e.Artifact != "evtx" {
+			continue
+		}
+		switch e.Type {
+		case "4769", "4648":
+			if g := guidKey(e.s("data.LogonGuid")); g != "" {
+				k.byGUID[g] = append(k.byGUID[g], e)
+			}
+		case "3", "5156":
+			c, ok := connOf(e)
+			switch {
+			case ok && c.outbound && c.localPort > 0 && !isLoopback(c.localIP):
+				a := addrPort{c.localIP, c.localPort}
+				k.byAddr[a] = append(k.byAddr[a], e)
+			case ok && !c.outbound && c.remotePort > 0 && !isLoopback(c.remoteIP):
+				a := hostAddr{e.Host, c.remoteIP}
+				k.inbound[a] = append(k.inbound[a], e)
+			}
+		}
+	}
+	return k
+}
+
+// keyPair is what the keys say about one destination session.
+type keyPair struct {
+	source     string // host that made the connection, "" when no key matched
+	conf       string // how sure source is: high from the source's own event
+	ip         string // client address from the DC's ticket
+	refs       []Ref
+	sourceTime event.FileTime // earliest keyed source-side event, raw
+	explicit   bool           // the keyed 4648 used other credentials
+}
+
+// pair matches a destination session to the DC's ticket and the source's
+// events by key, within the pairing window (clock skew is not known yet;
+// the key, not the time, makes the match).
+func (k *pairingKeys) pair(id *Identity, s *session, dst string) keyPair {
+	var p keyPair
+	srcEvent := func(x *ev, rule string) {
+		p.source, p.conf = id.host(x.Host).Name, High
+		p.refs = append(p.refs, Ref{EventID: x.ID, Side: "source", Host: x.Host, Type: x.Artifact + "/" + x.Type, Time: x.TS, Rule: rule})
+		if p.sourceTime == 0 || x.TS < p.sourceTime {
+			p.sourceTime = x.TS
+		}
+	}
+	if g := guidKey(s.logonGUID); g != "" {
+		for _, x := range k.byGUID[g] {
+			if absDiff(x.TS, s.ts) > window {
+				continue
+			}
+			switch x.Type {
+			case "4769":
+				p.refs = append(p.refs, Ref{EventID: x.ID, Side: "dc", Host: x.Host, Type: "evtx/4769", Time: x.TS, Rule: "service ticket with the logon's LogonGuid"})
+				if a := normIP(x.s("src_ip")); a != "" && !isLoopback(a) && p.ip == "" {
+					p.ip = a
+					if p.source == "" {
+						// The ticket is this logon's; the address still
+						// needs resolving to a host.
+						p.source, p.conf = id.lookup(a, x.TS)
+					}
+				}
+			case "4648":
+				if x.Host == s.host {
+					continue
+				}
+				srcEvent(x, "explicit logon with the logon's LogonGuid")
+				p.explicit = p.explicit || accountKey(x.s("target_user")) != accountKey(x.s("subject_user"))
+			}
+		}
+	}
+	port := s.port
+	if s.ip != "" && port == 0 {
+		// A logon without IpPort: the destination's own record of the
+		// accepted connection from that address, just before, has it.
+		var best *ev
+		for _, x := range k.inbound[hostAddr{s.host, s.ip}] {
+			if x.TS <= s.ts+second && s.ts-x.TS <= acceptToLogon && (best == nil || x.TS > best.TS) {
+				best = x
+			}
+		}
+		if best != nil {
+			c, _ := connOf(best)
+			port = c.remotePort
+			p.refs = append(p.refs, Ref{EventID: best.ID, Side: "destination", Host: best.Host, Type: best.Artifact + "/" + best.Type,
+				Time: best.TS, Rule: fmt.Sprintf("inbound connection from %s:%d", c.remoteIP, c.remotePort)})
+		}
+	}
+	if s.ip != "" && port > 0 {
+		for _, x := range k.byAddr[addrPort{s.ip, port}] {
+			if x.Host == s.host || absDiff(x.TS, s.ts) > window {
+				continue
+			}
+			c, _ := connOf(x)
+			if h, _ := id.Resolve(c.remoteIP, x.TS); h != "" && h != dst {
+				continue // the same client port, to another server
+			}
+			srcEvent(x, fmt.Sprintf("connection from %s:%d is the logon's address and port", c.localIP, c.localPort))
+		}
+	}
+	return p
 }
 
 func absDiff(a, b event.FileTime) event.FileTime {
@@ -373,7 +546,7 @@ var psexecName = regexp.MustCompile(`(?i)(psexesvc|remcom|^%systemroot%\\[a-z]{8
 // destSessions builds the destination-side logon sessions and hangs every
 // technique artifact on the session it belongs to (by logon id, else by
 // account and time).
-func destSessions(id *Identity, evs []*ev) []*session {
+func destSessions(id *Identity, evs []*ev, px *procIndex) []*session {
 	var all []*session
 	byLogon := map[string]*session{}
 	byHost := map[string][]*session{}
@@ -394,7 +567,7 @@ func destSessions(id *Identity, evs []*ev) []*session {
 			continue
 		}
 		s := &session{host: e.Host, logonID: strings.ToLower(e.s("target_logon_id")), account: acct, ip: ip, ws: ws,
-			pkg: e.s("auth_package"), logonGUID: e.s("data.LogonGuid"), ltype: lt, ts: e.TS, logon: e, tech: map[string]bool{}}
+			pkg: e.s("auth_package"), logonGUID: e.s("data.LogonGuid"), ltype: lt, port: e.n("src_port"), ts: e.TS, logon: e, tech: map[string]bool{}}
 		s.add(e, "destination", fmt.Sprintf("logon type %d", lt))
 		if lt == 10 || lt == 12 {
 			// The NLA network logon just before belongs to this RDP session.
@@ -472,7 +645,7 @@ func destSessions(id *Identity, evs []*ev) []*session {
 			case strings.HasSuffix(share, `\IPC$`):
 				if strings.EqualFold(rel, "svcctl") {
 					logon.add(e, "destination", "IPC$ svcctl")
-				} else if strings.HasPrefix(strings.ToUpper(rel), "PSEXESVC") || strings.HasPrefix(strings.ToLower(rel), "remcom") {
+				} else if psexecPipe.MatchString(rel) {
 					logon.add(e, "destination", "psexec pipe")
 					logon.tech["psexecpipe"] = true
 				} else if strings.EqualFold(rel, "atsvc") {
@@ -529,15 +702,18 @@ func destSessions(id *Identity, evs []*ev) []*session {
 				s.add(e, "destination", "task registered "+e.s("task_name"))
 			}
 		case "4688", "1":
+			if e.Type == "1" && !fromProvider(e, "sysmon") {
+				continue
+			}
 			proc := strings.ToLower(e.s("process"))
-			parent := strings.ToLower(e.s("parent_process"))
+			parent := strings.ToLower(px.parentOf(e))
 			cmd := strings.ToLower(e.s("command_line"))
 			s := logon
 			if s == nil && !isMachineOrSystem(e.s("subject_user")) {
 				s = near(e.Host, e.s("subject_user"), e.TS, 60*second, false)
 			}
 			remote := strings.HasSuffix(parent, `\wmiprvse.exe`) || strings.HasSuffix(proc, `\wsmprovhost.exe`) ||
-				strings.HasSuffix(proc, `\winrshost.exe`) || (strings.HasSuffix(proc, `\mmc.exe`) && strings.Contains(cmd, "-embedding"))
+				strings.HasSuffix(proc, `\winrshost.exe`) || dcomLaunch(proc, cmd)
 			if s == nil && remote {
 				s = orphan(e, e.s("subject_user"))
 			}
@@ -551,8 +727,7 @@ func destSessions(id *Identity, evs []*ev) []*session {
 			case strings.HasSuffix(proc, `\wsmprovhost.exe`) || strings.HasSuffix(proc, `\winrshost.exe`):
 				s.tech["winrm"] = true
 				s.add(e, "destination", "WinRM host process")
-			case strings.HasSuffix(proc, `\mmc.exe`) && strings.Contains(cmd, "-embedding"),
-				strings.HasSuffix(proc, `\excel.exe`) && strings.Contains(cmd, "-embedding"):
+			case dcomLaunch(proc, cmd):
 				s.tech["dcom"] = true
 				s.add(e, "destination", "DCOM server process")
 			case strings.HasSuffix(parent, `\mmc.exe`):
@@ -568,7 +743,10 @@ func destSessions(id *Identity, evs []*ev) []*session {
 				s.tech["winrm"] = true
 				s.add(e, "destination", "WinRM shell created")
 			}
-		case "21", "22", "24", "25", "1149":
+		case "21", "22", "24", "25", "1149", "4778", "4779":
+			if fromProvider(e, "sysmon") {
+				continue // Sysmon 21 is a WMI binding
+			}
 			acct := e.s("target_user")
 			if s := near(e.Host, acct, e.TS, 60*second, true); s != nil && (normIP(e.s("src_ip")) == s.ip || s.ip == "") {
 				s.add(e, "destination", "RDP session")
@@ -589,6 +767,7 @@ var (
 	reInvoke    = regexp.MustCompile(`(?i)(invoke-command|enter-pssession|new-pssession)\b.*?-computername\s+["']?([A-Za-z0-9_.\-]+)`)
 	reWinrs     = regexp.MustCompile(`(?i)winrs(\.exe)?["']?\s.*?-r(emote)?:\s*["']?(https?://)?([A-Za-z0-9_.\-]+)`)
 	reMstsc     = regexp.MustCompile(`(?i)mstsc(\.exe)?["']?\s.*?/v:\s*["']?([A-Za-z0-9_.\-]+)`)
+	reSharpRDP  = regexp.MustCompile(`(?i)sharprdp(\.exe)?["']?\s.*?computername=\s*["']?([A-Za-z0-9_.\-]+)`)
 	reNetUse    = regexp.MustCompile(`(?i)net1?(\.exe)?["']?\s+use\s+.*?\\\\([A-Za-z0-9_.\-]+)\\(c|admin|[a-z])\$`)
 	reCopyTo    = regexp.MustCompile(`(?i)\b(copy|xcopy|move|robocopy)\b.*\s"?\\\\([A-Za-z0-9_.\-]+)\\[a-z]+\$[^\s"]*"?\s*$`)
 	reDCOMPS    = regexp.MustCompile(`(?i)GetTypeFromProgID\(\s*["'][^"']+["']\s*,\s*["']([A-Za-z0-9_.\-]+)["']|GetTypeFromCLSID\(\s*["'][^"']+["']\s*,\s*["']([A-Za-z0-9_.\-]+)["']`)
@@ -630,6 +809,9 @@ func commandTarget(cmd string) (tech, host string) {
 	if m := reMstsc.FindStringSubmatch(cmd); m != nil {
 		return RDP, m[2]
 	}
+	if m := reSharpRDP.FindStringSubmatch(cmd); m != nil {
+		return RDP, m[2]
+	}
 	if m := reNetUse.FindStringSubmatch(cmd); m != nil {
 		return AdminShare, m[2]
 	}
@@ -642,19 +824,21 @@ func commandTarget(cmd string) (tech, host string) {
 // sourceIndicators collects source-side evidence of remote access.
 func sourceIndicators(id *Identity, evs []*ev) []*indicator {
 	var out []*indicator
-	add := func(e *ev, target, tech, acct, rule string, explicit, timeless bool) {
+	add := func(e *ev, target, tech, acct, rule string, explicit, timeless bool) *indicator {
 		if e.Host == "" {
-			return
+			return nil
 		}
 		dest, _ := id.lookup(target, e.TS)
 		if dest == "" {
-			return
+			return nil
 		}
 		src := id.host(e.Host).Name
 		if dest == src {
-			return
+			return nil
 		}
-		out = append(out, &indicator{host: src, dest: dest, tech: tech, account: acct, explicit: explicit, e: e, rule: rule, timeless: timeless})
+		in := &indicator{host: src, dest: dest, tech: tech, account: acct, explicit: explicit, e: e, rule: rule, timeless: timeless}
+		out = append(out, in)
+		return in
 	}
 	for _, e := range evs {
 		switch {
@@ -712,19 +896,26 @@ func sourceIndicators(id *Identity, evs []*ev) []*indicator {
 			explicit := accountKey(target) != accountKey(e.s("subject_user"))
 			// One-sided 4648 edges need a technique; pairing does not.
 			add(e, server, tech, target, "4648 explicit logon to "+server, explicit, false)
-		case e.Artifact == "evtx" && e.Type == "3":
-			if !strings.EqualFold(e.s("data.Initiated"), "true") {
+		case e.Artifact == "evtx" && (e.Type == "3" || e.Type == "5156"):
+			c, ok := connOf(e)
+			if !ok || !c.outbound || isLoopback(c.remoteIP) {
 				continue
 			}
 			tech := ""
-			switch e.n("dst_port") {
+			switch c.remotePort {
 			case 3389:
 				tech = RDP
 			case 5985, 5986:
 				tech = WinRM
 			}
 			// 445, 135 and dynamic RPC ports name no technique: pairing only.
-			add(e, e.s("dst_ip"), tech, e.s("subject_user"), fmt.Sprintf("sysmon 3 to port %d", e.n("dst_port")), false, false)
+			name := "sysmon 3"
+			if e.Type == "5156" {
+				name = "5156"
+			}
+			if in := add(e, c.remoteIP, tech, e.s("subject_user"), fmt.Sprintf("%s to port %d", name, c.remotePort), false, false); in != nil {
+				in.conn = &c
+			}
 		case e.Artifact == "evtx" && e.Type == "1024":
 			add(e, e.s("data.Value"), RDP, "", "RDPClient 1024", false, false)
 		case e.Artifact == "evtx" && e.Type == "6" && strings.Contains(strings.ToLower(e.s("provider")), "winrm"):

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,27 +33,47 @@ func fileTimeOf(t time.Time) event.FileTime {
 	return event.FileTime(uint64(t.Unix()+11644473600)*10_000_000 + uint64(t.Nanosecond()/100))
 }
 
-var footholdBin string
+var (
+	footholdBin   string
+	buildOnce     sync.Once
+	buildErr      error
+	buildDir      string
+	buildDirError error
+)
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "movement-test-")
-	if err != nil {
-		panic(err)
-	}
-	footholdBin = filepath.Join(dir, "foothold")
-	out, err := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", footholdBin, "../../cmd/foothold").CombinedOutput()
-	if err != nil {
-		os.RemoveAll(dir)
-		panic(fmt.Sprintf("build foothold: %v\n%s", err, out))
-	}
+	buildDir, buildDirError = os.MkdirTemp("", "movement-test-")
 	code := m.Run()
-	os.RemoveAll(dir)
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
 	os.Exit(code)
+}
+
+// foothold builds the CLI once, for the tests that ingest through it (the
+// synthetic-case tests do not need it).
+func foothold(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if buildDirError != nil {
+			buildErr = buildDirError
+			return
+		}
+		footholdBin = filepath.Join(buildDir, "foothold")
+		out, err := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", footholdBin, "../../cmd/foothold").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build foothold: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return footholdBin
 }
 
 func run(t *testing.T, args ...string) {
 	t.Helper()
-	cmd := exec.Command(footholdBin, args...)
+	cmd := exec.Command(foothold(t), args...)
 	// The demo unpacks images into a temporary folder: keep it in ours.
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -223,6 +244,15 @@ func TestTraceDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkTrace(t, c, res, "../../testdata/cases/3cx/truth.json")
+	// Rule 1 chose the installer; rule 2a still names the unsigned
+	// TpmVscMgrSvr.exe dropped beside System32's, in the explanation.
+	seed, err := AutoSeed(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seed.Rule != "1" || !strings.Contains(seed.Why, `\ProgramData\TPM\TpmVscMgrSvr.exe on WS-TRADER01 (rule 2a`) {
+		t.Errorf("seed rule %q, why %q: want rule 1 and TpmVscMgrSvr.exe flagged by rule 2a", seed.Rule, seed.Why)
+	}
 }
 
 // checkTrace: `auto` picks the truth's seed, compromises follow the

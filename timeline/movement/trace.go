@@ -19,6 +19,20 @@ type Seed struct {
 	Path      string         `json:"path"`
 	EventID   int64          `json:"event_id"`
 	Why       string         `json:"why"`
+	// Rule is which rule of `auto` chose the seed: "1" (arrived from the
+	// internet), "2a" (unsigned, with a system binary's name) or "2b"
+	// (Authenticode digest mismatch); "" for a seed the user named.
+	Rule string `json:"rule,omitempty"`
+	// Suspects are every file rule 2 flags in the case, seed or not.
+	Suspects []Suspect `json:"suspects,omitempty"`
+}
+
+// Suspect is a file rule 2 of `auto` flags.
+type Suspect struct {
+	Host string `json:"host"`
+	Path string `json:"path"`
+	Rule string `json:"rule"` // 2a or 2b
+	Why  string `json:"why"`
 }
 
 // Hop is one edge occurrence on the attack path.
@@ -42,8 +56,8 @@ type Trace struct {
 	Context     []*Edge                   `json:"context"` // edges not on the path
 }
 
-// internetFile is a file that arrived from the internet: it has a Zone
-// Identifier or a browser download row.
+// internetFiles are the files that arrived from the internet: they have a
+// Zone.Identifier or a browser download row. Keyed host|normalised path.
 func internetFiles(ctx context.Context, c *timeline.Case) (map[string]string, error) {
 	files := map[string]string{} // normalised path -> why
 	err := c.Events(ctx, timeline.Filter{Types: []string{"zone", "download"}}, func(r *timeline.Row) error {
@@ -66,30 +80,121 @@ func internetFiles(ctx context.Context, c *timeline.Case) (map[string]string, er
 	return files, err
 }
 
-// AutoSeed picks the earliest execution of a file that came from the
-// internet, and says why. Executions are process starts (4688, Sysmon 1)
-// and Prefetch runs naming the file.
-func AutoSeed(ctx context.Context, c *timeline.Case) (*Seed, error) {
-	files, err := internetFiles(ctx, c)
+// systemDir reports whether a normalised path is where Windows keeps its
+// own binaries.
+func systemDir(norm string) bool {
+	for _, d := range []string{`\windows\system32\`, `\windows\syswow64\`, `\windows\sysnative\`} {
+		if strings.HasPrefix(norm, d) && !strings.Contains(norm[len(d):], `\`) {
+			return true
+		}
+	}
+	return strings.HasPrefix(norm, `\windows\`) && strings.Count(norm, `\`) == 2
+}
+
+// maxNameChecks bounds the $MFT look-ups for unsigned programs whose
+// system namesake has no PE description.
+const maxNameChecks = 2000
+
+// SuspiciousFiles applies rule 2 of `auto` to the PE descriptions in the
+// case: (a) an unsigned program outside the system directories whose file
+// name is that of a program in one on the same host (a signed one by
+// preference; else one the $MFT shows there, whose signature was not
+// examined), and (b) a program whose Authenticode digest does not match
+// its content (changed after signing).
+func SuspiciousFiles(ctx context.Context, c *timeline.Case) ([]Suspect, error) {
+	type pe struct {
+		host, path, norm, status, signer string
+	}
+	seen := map[string]bool{}
+	var unsigned []pe
+	var out []Suspect
+	signedSys := map[string]pe{} // host|base name -> signed system binary
+	err := c.Events(ctx, timeline.Filter{Artifacts: []string{"pe"}}, func(r *timeline.Row) error {
+		var f map[string]any
+		json.Unmarshal([]byte(r.Fields), &f)
+		p := str(f["target_path"])
+		if p == "" {
+			p = r.Path
+		}
+		x := pe{host: r.Host, path: p, norm: event.NormalizePath(p), status: str(f["signature_status"]), signer: str(f["signer_subject"])}
+		if x.norm == "" || seen[x.host+"|"+x.norm] {
+			return nil
+		}
+		seen[x.host+"|"+x.norm] = true
+		switch {
+		case x.status == "valid" && systemDir(x.norm):
+			signedSys[x.host+"|"+baseName(x.norm)] = x
+		case x.status == "unsigned" && !systemDir(x.norm):
+			unsigned = append(unsigned, x)
+		case x.status == "digest_mismatch":
+			why := "Authenticode digest mismatch: the content changed after signing"
+			if x.signer != "" {
+				why += " (signed by " + x.signer + ")"
+			}
+			out = append(out, Suspect{Host: x.host, Path: x.path, Rule: "2b", Why: why})
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("trace --from auto: no file in the case came from the internet (no Zone.Identifier, no browser download)")
+	checks := 0
+	for _, u := range unsigned {
+		base := baseName(u.norm)
+		if s, ok := signedSys[u.host+"|"+base]; ok {
+			out = append(out, Suspect{Host: u.host, Path: u.path, Rule: "2a",
+				Why: fmt.Sprintf("unsigned, and %s on the same host, of the same name, is signed by %s", s.path, s.signer)})
+			continue
+		}
+		if checks >= maxNameChecks {
+			continue
+		}
+		checks++
+		namesake := ""
+		err := c.Events(ctx, timeline.Filter{Artifacts: []string{"mft"}, Hosts: []string{u.host}, Query: base}, func(r *timeline.Row) error {
+			if n := event.NormalizePath(r.Path); namesake == "" && systemDir(n) && baseName(n) == base {
+				namesake = r.Path
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if namesake != "" {
+			out = append(out, Suspect{Host: u.host, Path: u.path, Rule: "2a",
+				Why: fmt.Sprintf("unsigned, and the same host has a system binary of the same name, %s ($MFT; Windows signs its own binaries, this copy's signature was not examined)", namesake)})
+		}
 	}
-	var best *Seed
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Host != out[j].Host {
+			return out[i].Host < out[j].Host
+		}
+		return out[i].Path < out[j].Path
+	})
+	return out, nil
+}
+
+// execution is the earliest run of a file.
+type execution struct {
+	row  timeline.Row
+	path string
+	kind string
+}
+
+// earliestExecutions finds, for every host|normalised path in want, its
+// earliest execution: process creation (4688, Sysmon 1) or a Prefetch run.
+func earliestExecutions(ctx context.Context, c *timeline.Case, want map[string]bool) (map[string]*execution, error) {
+	best := map[string]*execution{}
 	consider := func(r *timeline.Row, path, kind string) {
 		k := r.Host + "|" + event.NormalizePath(path)
-		why, ok := files[k]
-		if !ok {
+		if !want[k] {
 			return
 		}
-		if best == nil || r.Time < best.Time {
-			best = &Seed{Host: r.Host, Time: r.Time, Path: path, EventID: r.ID,
-				Why: fmt.Sprintf("earliest execution (%s) of a file from the internet (%s)", kind, why)}
+		if b := best[k]; b == nil || r.Time < b.row.Time {
+			best[k] = &execution{row: *r, path: path, kind: kind}
 		}
 	}
-	err = c.Events(ctx, timeline.Filter{Artifacts: []string{"evtx"}, Types: []string{"4688", "1"}}, func(r *timeline.Row) error {
+	err := c.Events(ctx, timeline.Filter{Artifacts: []string{"evtx"}, Types: []string{"4688", "1"}}, func(r *timeline.Row) error {
 		var f map[string]any
 		json.Unmarshal([]byte(r.Fields), &f)
 		if p, ok := f["process"].(string); ok {
@@ -108,13 +213,86 @@ func AutoSeed(ctx context.Context, c *timeline.Case) (*Seed, error) {
 		}
 		return nil
 	})
+	return best, err
+}
+
+// AutoSeed picks where the attack started, and says why. Rule 1: the
+// earliest execution of a file that came from the internet. Rule 2, when
+// no such file ran: the earliest execution of a file flagged suspicious
+// (2a unsigned with a system binary's name, 2b digest mismatch). Files
+// rule 2 flags are listed as further reasons either way.
+func AutoSeed(ctx context.Context, c *timeline.Case) (*Seed, error) {
+	files, err := internetFiles(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	if best == nil {
-		return nil, fmt.Errorf("trace --from auto: files came from the internet but none of them ran")
+	suspects, err := SuspiciousFiles(ctx, c)
+	if err != nil {
+		return nil, err
 	}
-	return best, nil
+	want := map[string]bool{}
+	for k := range files {
+		want[k] = true
+	}
+	flagged := map[string]Suspect{}
+	for _, s := range suspects {
+		k := s.Host + "|" + event.NormalizePath(s.Path)
+		want[k] = true
+		if _, ok := flagged[k]; !ok {
+			flagged[k] = s
+		}
+	}
+	runs, err := earliestExecutions(ctx, c, want)
+	if err != nil {
+		return nil, err
+	}
+	pick := func(keys func(string) bool) *execution {
+		var b *execution
+		for k, x := range runs {
+			if keys(k) && (b == nil || x.row.Time < b.row.Time || (x.row.Time == b.row.Time && x.row.ID < b.row.ID)) {
+				b = x
+			}
+		}
+		return b
+	}
+	var seed *Seed
+	if x := pick(func(k string) bool { _, ok := files[k]; return ok }); x != nil {
+		k := x.row.Host + "|" + event.NormalizePath(x.path)
+		seed = &Seed{Host: x.row.Host, Time: x.row.Time, Path: x.path, EventID: x.row.ID, Rule: "1",
+			Why: fmt.Sprintf("rule 1: earliest execution (%s) of a file from the internet (%s)", x.kind, files[k])}
+	} else if x := pick(func(k string) bool { _, ok := flagged[k]; return ok }); x != nil {
+		s := flagged[x.row.Host+"|"+event.NormalizePath(x.path)]
+		seed = &Seed{Host: x.row.Host, Time: x.row.Time, Path: x.path, EventID: x.row.ID, Rule: s.Rule,
+			Why: fmt.Sprintf("rule %s: earliest execution (%s) of a suspicious file: %s", s.Rule, x.kind, s.Why)}
+		if len(files) == 0 {
+			seed.Why += " (no file in the case came from the internet)"
+		} else {
+			seed.Why += " (no file from the internet ran)"
+		}
+	}
+	if seed == nil {
+		switch {
+		case len(files) == 0 && len(suspects) == 0:
+			return nil, fmt.Errorf("trace --from auto: no file in the case came from the internet (no Zone.Identifier, no browser download) and none is flagged suspicious (unsigned with a system binary's name, or a digest mismatch)")
+		default:
+			return nil, fmt.Errorf("trace --from auto: %d files came from the internet and %d are flagged suspicious, but none of them ran", len(files), len(suspects))
+		}
+	}
+	seed.Suspects = suspects
+	var also []string
+	for _, s := range suspects {
+		also = append(also, fmt.Sprintf("%s on %s (rule %s: %s)", s.Path, s.Host, s.Rule, s.Why))
+	}
+	if len(also) > 0 {
+		const show = 5
+		more := ""
+		if len(also) > show {
+			more = fmt.Sprintf("; and %d more", len(also)-show)
+			also = also[:show]
+		}
+		seed.Why += "; flagged by rule 2: " + strings.Join(also, "; ") + more
+	}
+	return seed, nil
 }
 
 // TraceFrom follows the attack forward from the seed: every edge that
