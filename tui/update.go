@@ -78,6 +78,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.path != nil {
 			m.path = msg.path
 		}
+		if !m.colsTouched {
+			m.resetColumns() // the host column fits the case's host names
+		}
 		return m, nil
 	case listMsg:
 		m.loading = false

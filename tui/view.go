@@ -101,6 +101,13 @@ func (m *Model) resetColumns() {
 		if m.cols[i].time && m.timeMode == timeLocal && m.cols[i].width == 28 {
 			m.cols[i].width = 33
 		}
+		// On a wide terminal the host column fits the longest host name
+		// (WS-TRADER01 is 11 cells), up to 16.
+		if m.cols[i].name == "host" && m.width >= 110 {
+			for _, h := range m.clocks.hosts {
+				m.cols[i].width = min(max(m.cols[i].width, len([]rune(h.name))), 16)
+			}
+		}
 	}
 }
 
