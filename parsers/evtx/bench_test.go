@@ -45,6 +45,7 @@ func BenchmarkParse(b *testing.B) {
 	}
 	discard := event.SinkFunc(func(*event.Event) error { return nil })
 	var records int64
+	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		records = 0

@@ -62,6 +62,7 @@ type elem struct {
 	name  string
 	attrs []attr
 	items []item
+	plan  *sysPlan // for a System element: how its values are read
 }
 
 // fragment is a template instance: the template's items and this
@@ -169,11 +170,72 @@ type chunkDecoder struct {
 	names    map[uint32]name
 	badName  bool // a name failed its hash check since last reset
 	tmpls    map[uint32]*template
+	last     *template // the template returned last, at lastOff
+	lastOff  uint32
 	elements int // elements built for the current record, bounded
+
+	// Per-record arenas: the template instances of a record, their values
+	// and one-item fragments live only until the record is turned into
+	// an event, so they are carved from slabs that the next record
+	// reuses instead of being allocated per record.
+	vals  []value
+	frags []fragment
+	items []item
 }
 
 func newChunkDecoder(b []byte) *chunkDecoder {
 	return &chunkDecoder{b: b, names: make(map[uint32]name, 64), tmpls: make(map[uint32]*template, 32)}
+}
+
+// reset makes the decoder ready for another chunk, keeping its maps' and
+// slabs' memory.
+func (d *chunkDecoder) reset(b []byte) {
+	d.b = b
+	clear(d.names)
+	clear(d.tmpls)
+	d.last = nil
+	d.badName = false
+	d.elements = 0
+	d.newRecord()
+}
+
+// newRecord releases the per-record arenas. Nothing decoded for the
+// previous record may be used after this.
+func (d *chunkDecoder) newRecord() {
+	d.vals = d.vals[:0]
+	d.frags = d.frags[:0]
+	d.items = d.items[:0]
+}
+
+// allocVals returns n values from the record arena. Growing the slab
+// starts a new one: slices handed out earlier keep the old one alive.
+func (d *chunkDecoder) allocVals(n int) []value {
+	if len(d.vals)+n > cap(d.vals) {
+		d.vals = make([]value, 0, max(2*cap(d.vals), n, 256))
+	}
+	start := len(d.vals)
+	d.vals = d.vals[:start+n]
+	return d.vals[start : start+n : start+n]
+}
+
+func (d *chunkDecoder) allocFragment() *fragment {
+	if len(d.frags) == cap(d.frags) {
+		d.frags = make([]fragment, 0, max(2*cap(d.frags), 16))
+	}
+	d.frags = d.frags[:len(d.frags)+1]
+	f := &d.frags[len(d.frags)-1]
+	*f = fragment{}
+	return f
+}
+
+// oneItem returns a one-item slice from the record arena.
+func (d *chunkDecoder) oneItem(it item) []item {
+	if len(d.items) == cap(d.items) {
+		d.items = make([]item, 0, max(2*cap(d.items), 16))
+	}
+	d.items = append(d.items, it)
+	n := len(d.items)
+	return d.items[n-1 : n : n]
 }
 
 // reader is a bounded cursor into the chunk. Reads past end set bad and
@@ -349,7 +411,12 @@ func nameHash(raw []byte) uint16 {
 // template returns the template whose definition starts at off
 // (next-definition offset, GUID, data size, body).
 func (d *chunkDecoder) template(off uint32) *template {
+	// Runs of records use the same template.
+	if d.last != nil && d.lastOff == off {
+		return d.last
+	}
 	if t, ok := d.tmpls[off]; ok {
+		d.last, d.lastOff = t, off
 		return t
 	}
 	t := &template{}
@@ -408,12 +475,15 @@ func (d *chunkDecoder) instance(r *reader, depth int) (*fragment, error) {
 	if n > maxValues || n*4 > r.end-r.pos {
 		return nil, fmt.Errorf("binxml: template instance with %d values in %d bytes", n, r.end-r.pos)
 	}
-	f := &fragment{items: t.items, vals: make([]value, n), tmpl: t, id: id}
+	f := d.allocFragment()
+	f.items, f.vals, f.tmpl, f.id = t.items, d.allocVals(n), t, id
 	desc := r.bytes(4 * n)
 	for i := range f.vals {
 		size := int(binary.LittleEndian.Uint16(desc[4*i:]))
-		off := r.pos // before bytes(): a composite literal does not order field reads and calls
-		f.vals[i] = value{typ: desc[4*i+2], off: off, b: r.bytes(size)}
+		v := &f.vals[i]
+		v.typ = desc[4*i+2]
+		v.off = r.pos // before bytes() moves it
+		v.b = r.bytes(size)
 	}
 	if r.bad {
 		return f, errTruncated
@@ -530,8 +600,28 @@ func entity(name string) string {
 // fragmentAt decodes the BinXML in b[pos:end] (a record body or a
 // BinXML-typed value).
 func (d *chunkDecoder) fragmentAt(pos, end, depth int) ([]item, error) {
+	if items, ok := d.instanceOnly(pos, end, depth); ok {
+		return items, nil
+	}
 	r := reader{b: d.b, pos: pos, end: end}
 	return d.build(&r, false, depth)
+}
+
+// instanceOnly decodes the shape nearly every record and BinXML value
+// has: a fragment header, one template instance, then the end token or
+// the end of the data. It gives what build gives for that shape without
+// build's per-call allocations; any other shape, or an error, reports
+// !ok and build decodes it from the start.
+func (d *chunkDecoder) instanceOnly(pos, end, depth int) ([]item, bool) {
+	if depth+1 > maxDepth || end > len(d.b) || pos < 0 || end-pos < 5 || d.b[pos] != 0x0f || d.b[pos+4] != 0x0c {
+		return nil, false
+	}
+	r := reader{b: d.b, pos: pos + 5, end: end}
+	f, err := d.instance(&r, depth+1)
+	if err != nil || f == nil || r.pos < r.end && d.b[r.pos] != 0x00 {
+		return nil, false
+	}
+	return d.oneItem(item{kind: kInst, inst: f}), true
 }
 
 // sameDefinition reports whether a template definition (next offset,

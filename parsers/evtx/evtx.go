@@ -156,6 +156,7 @@ func (p *parser) run(ctx context.Context, sink event.Sink) (Stats, error) {
 			}
 			st.Records++
 		}
+		out.recycle()
 		return nil
 	})
 	st.Errors = p.errs.Count()
@@ -172,10 +173,52 @@ var errStale = errors.New("stale record")
 // chunkOut is what one chunk gave.
 type chunkOut struct {
 	events    []event.Event
+	fields    []event.Field // slab the events' Fields are carved from
 	computers map[string]int64
 	ids       []uint64 // record ids walked (not recovered)
 	rendering bool
 	errs      []error
+}
+
+// outPool recycles the events and field slab of emitted chunks (as
+// *chunkBuffers): a sink may not keep an event past Emit, so once a
+// chunk's events are emitted their memory serves a later chunk.
+var outPool sync.Pool
+
+type chunkBuffers struct {
+	events []event.Event
+	fields []event.Field
+}
+
+func (out *chunkOut) recycle() {
+	clear(out.events) // drop the references to this chunk's strings
+	clear(out.fields)
+	outPool.Put(&chunkBuffers{out.events[:0], out.fields[:0]})
+	out.events, out.fields = nil, nil
+}
+
+// takeBuffers gives out the recycled slices of an earlier chunk.
+func (out *chunkOut) takeBuffers() {
+	if b, ok := outPool.Get().(*chunkBuffers); ok {
+		out.events, out.fields = b.events, b.fields
+	}
+}
+
+// allocFields returns an empty slice with room for n fields from the
+// chunk's slab; keepFields commits what was appended to it. A full slab
+// is replaced by a larger one, so that recycled slabs come to hold a
+// whole chunk.
+func (out *chunkOut) allocFields(n int) []event.Field {
+	if len(out.fields)+n > cap(out.fields) {
+		out.fields = make([]event.Field, 0, max(n, 2*cap(out.fields), 4096))
+	}
+	l := len(out.fields)
+	return out.fields[l : l : l+n]
+}
+
+func (out *chunkOut) keepFields(fs []event.Field) []event.Field {
+	out.fields = out.fields[:len(out.fields)+len(fs)]
+	return fs[:len(fs):len(fs)]
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
@@ -265,7 +308,14 @@ func (p *parser) chunk(base, index int64, light bool) (out chunkOut) {
 	if len(b) < chunkHeaderSize || allZero(b) {
 		return out
 	}
-	c := &chunkRun{p: p, index: index, off: off, light: light, out: &out, d: newChunkDecoder(b)}
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	sc.d.reset(b)
+	clear(sc.seen)
+	c := &chunkRun{p: p, index: index, off: off, light: light, out: &out, d: &sc.d, seen: sc.seen, s: sc}
+	if !light {
+		out.takeBuffers()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			out.errs = append(out.errs, fmt.Errorf("%s: chunk %d at offset %d: decoder panic: %v", p.where(), index, off, r))
@@ -300,7 +350,23 @@ type chunkRun struct {
 	d     *chunkDecoder
 	seen  map[uint64]bool
 	rec   record
+	s     *scratch
 }
+
+// scratch is the memory one chunk's decoding needs, reused by the next
+// chunk (of any file): the decoder with its maps and arenas, the record
+// id set, and caches of strings that repeat across chunks.
+type scratch struct {
+	d     chunkDecoder
+	seen  map[uint64]bool
+	in    interner
+	names eventNames
+	norm  norm
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{d: *newChunkDecoder(nil), seen: make(map[uint64]bool, 256)}
+}}
 
 func (c *chunkRun) errorf(recOff int, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
@@ -309,7 +375,6 @@ func (c *chunkRun) errorf(recOff int, format string, args ...any) {
 
 func (c *chunkRun) run() {
 	b := c.d.b
-	c.seen = make(map[uint64]bool, 128)
 	valid := len(b) >= chunkHeaderSize && string(b[:8]) == chunkMagic
 	truncated := len(b) < chunkSize
 	// Chunks beyond the header's count hold records of a log that was not
@@ -427,7 +492,7 @@ func (c *chunkRun) record(pos, size int, recovered bool) {
 		return
 	}
 	c.out.events = append(c.out.events, event.Event{})
-	c.p.build(&c.out.events[len(c.out.events)-1], rec)
+	c.build(&c.out.events[len(c.out.events)-1], rec)
 }
 
 // decode walks the record's BinXML into c.rec, under recover so that one
@@ -440,11 +505,12 @@ func (c *chunkRun) decode(pos, size int) (err error) {
 	}()
 	c.d.elements = 0
 	c.d.badName = false
+	c.d.newRecord()
 	items, err := c.d.fragmentAt(pos+recordHeader, pos+size-4, 0)
 	if c.rec.recovered && (err != nil || len(items) == 0 || c.d.badName || !c.d.consistentItems(items, 0)) {
 		return errStale
 	}
-	w := walker{d: c.d, rec: &c.rec, light: c.light}
+	w := walker{d: c.d, rec: &c.rec, light: c.light, in: &c.s.in}
 	w.top(items, nil)
 	if c.rec.recovered && c.d.badName {
 		return errStale // a nested value used an overwritten name

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // spec describes what Foothold knows about one event of one provider.
@@ -41,8 +42,35 @@ func logonKind(n *norm) string {
 	return name + " logon (type " + strconv.FormatInt(t, 10) + ")"
 }
 
-// msgb builds a sentence from optional parts.
-type msgb struct{ strings.Builder }
+// msgb builds a sentence from optional parts. Its buffer is borrowed from
+// msgPool on the first write and given back by String, which copies the
+// sentence out: a message costs one allocation of its own size instead of
+// one per doubling of a builder.
+type msgb struct{ buf *[]byte }
+
+var msgPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func (b *msgb) WriteString(s string) {
+	if b.buf == nil {
+		b.buf = msgPool.Get().(*[]byte)
+	}
+	*b.buf = append(*b.buf, s...)
+}
+
+// String returns the sentence and releases the buffer; the msgb is empty
+// again afterwards.
+func (b *msgb) String() string {
+	if b.buf == nil {
+		return ""
+	}
+	s := string(*b.buf)
+	if cap(*b.buf) <= 64<<10 {
+		*b.buf = (*b.buf)[:0]
+		msgPool.Put(b.buf)
+	}
+	b.buf = nil
+	return s
+}
 
 func (b *msgb) w(parts ...string) *msgb {
 	for _, p := range parts {

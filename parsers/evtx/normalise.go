@@ -1,9 +1,9 @@
 package evtx
 
 import (
+	"math/bits"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/foothold/foothold/parsers/event"
 )
@@ -483,40 +483,129 @@ func psField(block, key string) string {
 	return ""
 }
 
-// keyCache interns "data."+name keys.
-var keyCache sync.Map
+// eventNames caches what events repeat: type strings, "data."+name keys
+// and the boxed (interface) forms of the System values, which would
+// otherwise cost an allocation per field per event. It belongs to one
+// scratch, so one goroutine.
+type eventNames struct {
+	types map[int]string
+	keys  map[string]string
+	last  [256]struct{ name, key string } // in front of keys
+	boxes [nBoxes]boxed
+	id    boxedInt
+	task  boxedInt
+	pid   boxedInt64
+	tid   boxedInt64
+}
 
-func dataKey(name string) string {
-	if k, ok := keyCache.Load(name); ok {
-		return k.(string)
+type boxedInt64 struct {
+	n int64
+	v any
+}
+
+func (b *boxedInt64) box(n int64) any {
+	if b.v == nil || b.n != n {
+		b.n, b.v = n, n
+	}
+	return b.v
+}
+
+const (
+	bProvider = iota
+	bChannel
+	bComputer
+	bKeywords
+	bUserSID
+	nBoxes
+)
+
+// boxed is the last string boxed for one field.
+type boxed struct {
+	s string
+	v any
+}
+
+func (b *boxed) box(s string) any {
+	if b.v == nil || b.s != s {
+		b.s, b.v = s, s
+	}
+	return b.v
+}
+
+type boxedInt struct {
+	n int
+	v any
+}
+
+func (b *boxedInt) box(n int) any {
+	if b.v == nil || b.n != n {
+		b.n, b.v = n, n
+	}
+	return b.v
+}
+
+func (en *eventNames) typeName(id int) string {
+	if s, ok := en.types[id]; ok {
+		return s
+	}
+	s := strconv.Itoa(id)
+	if en.types == nil || len(en.types) >= 4096 {
+		en.types = make(map[int]string, 64)
+	}
+	en.types[id] = s
+	return s
+}
+
+func (en *eventNames) dataKey(name string) string {
+	// A record's names are the same strings as the previous record's
+	// (they come from the template), which compare at once.
+	h := len(name)
+	if h > 0 {
+		h = h*31 + int(name[0])*7 + int(name[len(name)-1])
+	}
+	slot := &en.last[h&255]
+	if slot.key != "" && slot.name == name {
+		return slot.key
+	}
+	if k, ok := en.keys[name]; ok {
+		slot.name, slot.key = name, k
+		return k
 	}
 	k := "data." + name
 	if len(name) <= 64 {
-		keyCache.Store(name, k)
+		if en.keys == nil || len(en.keys) >= 4096 {
+			en.keys = make(map[string]string, 64)
+		}
+		en.keys[name] = k
 	}
 	return k
 }
 
 // build fills ev from a decoded record.
-func (p *parser) build(ev *event.Event, rec *record) {
+func (c *chunkRun) build(ev *event.Event, rec *record) {
+	p, en := c.p, &c.s.names
 	prov, ok := providers[rec.provider]
 	if !ok {
 		prov = pOther
 	}
-	var n norm
-	normalise(rec, prov, &n)
+	// The norm lives in the scratch: message builders take it by
+	// pointer through a function value, which would move a local one
+	// (some 700 bytes) to the heap for every event.
+	n := &c.s.norm
+	*n = norm{}
+	normalise(rec, prov, n)
 
 	ev.Artifact = event.EVTX
-	ev.Type = strconv.Itoa(rec.eventID)
+	ev.Type = en.typeName(rec.eventID)
 	ev.Time = event.FileTime(rec.created)
 	if rec.created == 0 {
 		ev.Time = event.FileTime(rec.written)
 	}
 	ev.Record = int64(rec.id)
-	if id, ok := number(rec.sysRecord); ok {
+	if rec.sysRecordOK {
 		// EventRecordID as Windows shows it; it differs from the record
 		// header's id only in logs re-written by export tools.
-		ev.Record = id
+		ev.Record = rec.sysRecord
 	}
 	ev.Offset = rec.offset
 	if p.forwarded || !sameHost(rec.computer, p.storing) {
@@ -528,27 +617,27 @@ func (p *parser) build(ev *event.Event, rec *record) {
 	if spec.desc != "" {
 		ev.TimeDesc = spec.desc
 	}
-	ev.User = pickUser(&n, spec.target)
-	ev.Path = pickPath(rec, prov, &n)
+	ev.User = pickUser(n, spec.target)
+	ev.Path = pickPath(rec, prov, n)
 
-	fs := make([]event.Field, 0, 14+len(rec.data)+6)
+	fs := c.out.allocFields(15 + bits.OnesCount32(n.set) + len(rec.data))
 	fs = append(fs,
-		event.Field{Key: "event_id", Value: rec.eventID},
-		event.Field{Key: "provider", Value: rec.provider},
-		event.Field{Key: "channel", Value: rec.channel},
-		event.Field{Key: "computer", Value: rec.computer},
+		event.Field{Key: "event_id", Value: en.id.box(rec.eventID)},
+		event.Field{Key: "provider", Value: en.boxes[bProvider].box(rec.provider)},
+		event.Field{Key: "channel", Value: en.boxes[bChannel].box(rec.channel)},
+		event.Field{Key: "computer", Value: en.boxes[bComputer].box(rec.computer)},
 		event.Field{Key: "record_id", Value: ev.Record},
 		event.Field{Key: "level", Value: rec.level},
-		event.Field{Key: "task", Value: rec.task},
+		event.Field{Key: "task", Value: en.task.box(rec.task)},
 		event.Field{Key: "opcode", Value: rec.opcode},
-		event.Field{Key: "keywords", Value: rec.keywords},
-		event.Field{Key: "user_sid", Value: rec.userSID},
+		event.Field{Key: "keywords", Value: en.boxes[bKeywords].box(rec.keywords)},
+		event.Field{Key: "user_sid", Value: en.boxes[bUserSID].box(rec.userSID)},
 	)
 	if rec.pid >= 0 {
-		fs = append(fs, event.Field{Key: "exec_process_id", Value: rec.pid})
+		fs = append(fs, event.Field{Key: "exec_process_id", Value: en.pid.box(rec.pid)})
 	}
 	if rec.tid >= 0 {
-		fs = append(fs, event.Field{Key: "thread_id", Value: rec.tid})
+		fs = append(fs, event.Field{Key: "thread_id", Value: en.tid.box(rec.tid)})
 	}
 	if rec.created != 0 && rec.written != 0 && rec.written != rec.created {
 		fs = append(fs, event.Field{Key: "written_time", Value: event.FileTime(rec.written)})
@@ -572,11 +661,15 @@ func (p *parser) build(ev *event.Event, rec *record) {
 			fs = append(fs, event.Field{Key: slotNames[s], Value: n.s[s]})
 		}
 	}
-	for _, d := range rec.data {
-		fs = append(fs, event.Field{Key: dataKey(d.key), Value: d.val})
+	for i, d := range rec.data {
+		v := rec.boxes[i]
+		if v == nil {
+			v = d.val
+		}
+		fs = append(fs, event.Field{Key: en.dataKey(d.key), Value: v})
 	}
-	ev.Fields = fs
-	ev.Message = message(rec, prov, spec, &n)
+	ev.Fields = c.out.keepFields(fs)
+	ev.Message = message(rec, prov, spec, n)
 }
 
 // pickUser chooses the account the event is about: the target of logons

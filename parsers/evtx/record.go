@@ -3,6 +3,7 @@ package evtx
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -20,32 +21,29 @@ type record struct {
 	offset    int64  // byte offset of the record in the file
 	recovered bool   // found in unused chunk space or a truncated chunk
 
-	created    uint64 // System/TimeCreated/@SystemTime as FILETIME, 0 if absent
-	provider   string
-	guid       string
-	source     string // Provider/@EventSourceName
-	eventID    int
-	qualifiers string
-	version    int
-	level      int
-	task       int
-	opcode     int
-	keywords   string
-	sysRecord  string // System/EventRecordID as written
-	activity   string
-	pid, tid   int64 // -1 when absent
-	channel    string
-	computer   string
-	userSID    string
-	rendering  bool // has RenderingInfo (events forwarded in RenderedText format)
-	userData   bool // values came from UserData (keys are element names)
-	data       []kv
-	dataUnused int // count of unnamed Data elements seen
+	created     uint64 // System/TimeCreated/@SystemTime as FILETIME, 0 if absent
+	provider    string
+	eventID     int
+	level       int
+	task        int
+	opcode      int
+	keywords    string
+	sysRecord   int64 // System/EventRecordID, when it reads as a number
+	sysRecordOK bool
+	pid, tid    int64 // -1 when absent
+	channel     string
+	computer    string
+	userSID     string
+	rendering   bool // has RenderingInfo (events forwarded in RenderedText format)
+	userData    bool // values came from UserData (keys are element names)
+	data        []kv
+	boxes       []any // data[i].val as an interface value, or nil
+	dataUnused  int   // count of unnamed Data elements seen
 }
 
 func (rec *record) reset() {
-	data := rec.data[:0]
-	*rec = record{data: data, pid: -1, tid: -1}
+	data, boxes := rec.data[:0], rec.boxes[:0]
+	*rec = record{data: data, boxes: boxes, pid: -1, tid: -1}
 }
 
 // lookup returns the value of the first Data with this name.
@@ -63,7 +61,9 @@ func (rec *record) get(name string) string {
 	return v
 }
 
-func (rec *record) add(key, val string) {
+func (rec *record) add(key, val string) { rec.addBoxed(key, val, nil) }
+
+func (rec *record) addBoxed(key, val string, box any) {
 	for i := range rec.data {
 		if rec.data[i].key == key {
 			// Repeated names (array expansions, repeated UserData
@@ -79,12 +79,14 @@ func (rec *record) add(key, val string) {
 		}
 	}
 	rec.data = append(rec.data, kv{key, val})
+	rec.boxes = append(rec.boxes, box)
 }
 
 // walker turns decoded items into a record.
 type walker struct {
 	d     *chunkDecoder
 	rec   *record
+	in    *interner // System strings repeat from record to record
 	err   error
 	depth int
 	light bool // System only (the first pass)
@@ -174,13 +176,18 @@ func (w *walker) expand(items []item, vals []value, fn func(it item, vals []valu
 // text renders element content or an attribute value as a string.
 func (w *walker) text(items []item, vals []value) string {
 	if len(items) == 1 {
-		it := items[0]
-		switch it.kind {
+		switch it := &items[0]; it.kind {
 		case kText:
 			return it.text
 		case kSub:
-			if v, ok := val(it, vals); ok && v.typ != tBinXML {
-				return render(v)
+			if v, ok := single(items, vals); ok {
+				return render(*v)
+			}
+			if int(it.sub) >= len(vals) || vals[it.sub].typ == tNull && it.opt {
+				// Absent: what appendText does with it is one step and
+				// no text.
+				w.step(1)
+				return ""
 			}
 		}
 	}
@@ -294,7 +301,7 @@ func (w *walker) event(items []item, vals []value) {
 		}
 		switch e.name {
 		case "System":
-			w.system(e.items, vals)
+			w.system(e, vals)
 		case "EventData":
 			w.eventData(e.items, vals)
 		case "UserData":
@@ -309,59 +316,178 @@ func (w *walker) event(items []item, vals []value) {
 	})
 }
 
-func (w *walker) system(items []item, vals []value) {
+// System values no output uses (Provider Guid and EventSourceName,
+// Qualifiers, Version, Correlation ActivityID) are not rendered, but
+// their content is still walked by skip, so that a damaged value fails a
+// record exactly as rendering it would.
+func (w *walker) system(sys *elem, vals []value) {
+	if w.systemPlanned(sys, vals) {
+		return
+	}
 	rec := w.rec
-	w.expand(items, vals, func(it item, vals []value) {
+	w.expand(sys.items, vals, func(it item, vals []value) {
 		if it.kind != kElem {
 			return
 		}
 		e := it.elem
 		switch e.name {
 		case "Provider":
-			rec.provider = w.attrText(e, "Name", vals)
-			rec.guid = w.attrText(e, "Guid", vals)
-			rec.source = w.attrText(e, "EventSourceName", vals)
+			rec.provider = w.attrString(e, "Name", vals)
+			w.skipAttr(e, "Guid", vals)
+			w.skipAttr(e, "EventSourceName", vals)
 		case "EventID":
-			rec.eventID = atoi(w.text(e.items, vals))
-			rec.qualifiers = w.attrText(e, "Qualifiers", vals)
+			rec.eventID, _ = w.num(e.items, vals)
+			w.skipAttr(e, "Qualifiers", vals)
 		case "Version":
-			rec.version = atoi(w.text(e.items, vals))
+			w.skip(e.items, vals)
 		case "Level":
-			rec.level = atoi(w.text(e.items, vals))
+			rec.level, _ = w.num(e.items, vals)
 		case "Task":
-			rec.task = atoi(w.text(e.items, vals))
+			rec.task, _ = w.num(e.items, vals)
 		case "Opcode":
-			rec.opcode = atoi(w.text(e.items, vals))
+			rec.opcode, _ = w.num(e.items, vals)
 		case "Keywords":
-			rec.keywords = w.text(e.items, vals)
+			rec.keywords = w.string(e.items, vals)
 		case "TimeCreated":
 			if items, ok := attrOf(e, "SystemTime"); ok {
 				rec.created = w.fileTime(items, vals)
 			}
 		case "EventRecordID":
-			rec.sysRecord = w.text(e.items, vals)
+			rec.sysRecord, rec.sysRecordOK = w.recordID(e.items, vals)
 		case "Correlation":
-			rec.activity = w.attrText(e, "ActivityID", vals)
+			w.skipAttr(e, "ActivityID", vals)
 		case "Execution":
-			if s := w.attrText(e, "ProcessID", vals); s != "" {
-				rec.pid = int64(atoi(s))
+			if items, ok := attrOf(e, "ProcessID"); ok {
+				if n, present := w.num(items, vals); present {
+					rec.pid = int64(n)
+				}
 			}
-			if s := w.attrText(e, "ThreadID", vals); s != "" {
-				rec.tid = int64(atoi(s))
+			if items, ok := attrOf(e, "ThreadID"); ok {
+				if n, present := w.num(items, vals); present {
+					rec.tid = int64(n)
+				}
 			}
 		case "Channel":
-			rec.channel = w.text(e.items, vals)
+			rec.channel = w.string(e.items, vals)
 		case "Computer":
-			rec.computer = w.text(e.items, vals)
+			rec.computer = w.interned(e.items, vals)
 		case "Security":
-			rec.userSID = w.attrText(e, "UserID", vals)
+			rec.userSID = w.attrString(e, "UserID", vals)
 		}
 	})
+}
+
+// single returns the value of content that is one substitution of a
+// present (as val says), non-BinXML value: the case where text is
+// render(value). It hands out a pointer: copies of the 40-byte value
+// through temporaries cost more than the rest of the lookup.
+func single(items []item, vals []value) (*value, bool) {
+	if len(items) != 1 {
+		return nil, false
+	}
+	it := &items[0]
+	if it.kind != kSub || int(it.sub) >= len(vals) {
+		return nil, false
+	}
+	v := &vals[it.sub]
+	if v.typ == tBinXML || v.typ == tNull && it.opt {
+		return nil, false
+	}
+	return v, true
+}
+
+// num is atoi(w.text(items, vals)) and whether that text is not empty,
+// read straight from the value for the integer types System uses.
+func (w *walker) num(items []item, vals []value) (int, bool) {
+	if w.light {
+		w.skip(items, vals)
+		return 0, false
+	}
+	if v, ok := single(items, vals); ok {
+		b := v.b
+		switch {
+		case v.typ == tUint8 && len(b) >= 1:
+			return int(b[0]), true
+		case v.typ == tUint16 && len(b) >= 2:
+			return int(binary.LittleEndian.Uint16(b)), true
+		case v.typ == tUint32 && len(b) >= 4:
+			return int(binary.LittleEndian.Uint32(b)), true
+		}
+	}
+	s := w.text(items, vals)
+	return atoi(s), s != ""
+}
+
+// recordID is number(w.text(items, vals)), read straight from a UInt64.
+func (w *walker) recordID(items []item, vals []value) (int64, bool) {
+	if w.light {
+		w.skip(items, vals)
+		return 0, false
+	}
+	if v, ok := single(items, vals); ok && v.typ == tUint64 && len(v.b) >= 8 {
+		n := binary.LittleEndian.Uint64(v.b)
+		if n > math.MaxInt64 {
+			return 0, false // as strconv.ParseInt fails on it
+		}
+		return int64(n), true
+	}
+	return number(w.text(items, vals))
+}
+
+// interned is w.text, with the strings of single values interned.
+func (w *walker) interned(items []item, vals []value) string {
+	if v, ok := single(items, vals); ok && w.in != nil {
+		return w.in.render(*v)
+	}
+	return w.text(items, vals)
+}
+
+// string is the text of a System value. The first pass reads only
+// Computer, so there it only skips the others.
+func (w *walker) string(items []item, vals []value) string {
+	if w.light {
+		w.skip(items, vals)
+		return ""
+	}
+	return w.interned(items, vals)
+}
+
+func (w *walker) attrString(e *elem, name string, vals []value) string {
+	items, ok := attrOf(e, name)
+	if !ok {
+		return ""
+	}
+	return w.string(items, vals)
+}
+
+// skip has the effects of w.text on the walk (work counted against the
+// budget, errors of nested values) without building the string when the
+// content is one literal or one plain value, which has none.
+func (w *walker) skip(items []item, vals []value) {
+	if len(items) == 1 {
+		if items[0].kind == kText {
+			return
+		}
+		if _, ok := single(items, vals); ok {
+			return
+		}
+	}
+	w.text(items, vals)
+}
+
+func (w *walker) skipAttr(e *elem, name string, vals []value) {
+	if items, ok := attrOf(e, name); ok {
+		w.skip(items, vals)
+	}
 }
 
 // fileTime returns TimeCreated as a raw FILETIME: from the substitution's
 // eight bytes when it is one (the usual case), else parsed from text.
 func (w *walker) fileTime(items []item, vals []value) uint64 {
+	if w.light {
+		w.skip(items, vals)
+		return 0
+	}
 	if len(items) == 1 && items[0].kind == kSub {
 		if v, ok := val(items[0], vals); ok && v.typ == tFileTime && len(v.b) == 8 {
 			return binary.LittleEndian.Uint64(v.b)
@@ -397,6 +523,14 @@ func (w *walker) eventData(items []item, vals []value) {
 			if absent(e.items, vals) {
 				return
 			}
+			if v, ok := single(e.items, vals); ok && w.in != nil {
+				// Data values often repeat the previous record's value
+				// at the same position (SIDs, names, "-"): the interner
+				// gives back its string and boxed form.
+				s, box := w.in.data(len(rec.data), *v)
+				w.dataBoxed(named, key, s, box)
+				return
+			}
 			w.data(named, key, w.text(e.items, vals))
 		case "Binary":
 			if absent(e.items, vals) {
@@ -409,12 +543,14 @@ func (w *walker) eventData(items []item, vals []value) {
 	})
 }
 
-func (w *walker) data(named bool, key, v string) {
+func (w *walker) data(named bool, key, v string) { w.dataBoxed(named, key, v, nil) }
+
+func (w *walker) dataBoxed(named bool, key, v string, box any) {
 	if named {
-		w.rec.add(key, v)
+		w.rec.addBoxed(key, v, box)
 		return
 	}
-	w.rec.add(strconv.Itoa(w.rec.dataUnused), v)
+	w.rec.addBoxed(strconv.Itoa(w.rec.dataUnused), v, box)
 	w.rec.dataUnused++
 }
 

@@ -1,6 +1,7 @@
 package evtx
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"strconv"
@@ -346,4 +347,87 @@ func decodeANSIRaw(b []byte) string {
 		}
 	}
 	return sb.String()
+}
+
+// interner keeps one copy of the strings that repeat from record to
+// record and chunk to chunk (provider, channel, computer, keywords, user
+// SID; Data values that repeat the previous record's), keyed by value type
+// and raw bytes, so a repeated value costs a comparison or a map lookup
+// instead of a decode and an allocation. It belongs to one scratch, so
+// one goroutine.
+type interner struct {
+	m [tHex64 + 1]map[string]string
+	n int
+
+	recent [64]lastValue // in front of m: most lookups are repeats
+	atPos  [64]lastValue // Data values by position in the record
+}
+
+// lastValue is a value's raw bytes and its rendering.
+type lastValue struct {
+	typ uint8
+	raw []byte
+	s   string
+	box any
+}
+
+func (lv *lastValue) is(v value) bool {
+	return lv.box != nil && lv.typ == v.typ && bytes.Equal(lv.raw, v.b)
+}
+
+func (lv *lastValue) set(v value, s string) {
+	lv.typ, lv.raw, lv.s, lv.box = v.typ, append(lv.raw[:0], v.b...), s, s
+}
+
+// maxRecent bounds the size of the values kept by recent and atPos.
+const maxRecent = 256
+
+// data returns render(v) and its boxed form for the Data value at
+// position pos of a record, reusing the previous ones when the value is
+// the same.
+func (in *interner) data(pos int, v value) (string, any) {
+	if pos >= len(in.atPos) || len(v.b) > maxRecent {
+		return render(v), nil
+	}
+	lv := &in.atPos[pos]
+	if !lv.is(v) {
+		lv.set(v, render(v))
+	}
+	return lv.s, lv.box
+}
+
+// maxInterned bounds an interner; past it, it starts over.
+const maxInterned = 4096
+
+// render is render(v), interned.
+func (in *interner) render(v value) string {
+	if int(v.typ) >= len(in.m) || len(v.b) > maxRecent {
+		return render(v)
+	}
+	h := uint(v.typ) + uint(len(v.b))*31
+	if len(v.b) > 0 {
+		h += uint(v.b[0])*7 + uint(v.b[len(v.b)/2])*13 + uint(v.b[len(v.b)-1])*17
+	}
+	lv := &in.recent[h%uint(len(in.recent))]
+	if lv.is(v) {
+		return lv.s
+	}
+	if s, ok := in.m[v.typ][string(v.b)]; ok {
+		lv.set(v, s)
+		return s
+	}
+	s := render(v)
+	lv.set(v, s)
+	if in.n >= maxInterned {
+		for i := range in.m {
+			in.m[i] = nil
+		}
+		in.n = 0
+	}
+	if in.m[v.typ] == nil {
+		in.m[v.typ] = make(map[string]string, 16)
+	}
+	in.m[v.typ][string(v.b)] = s
+	in.n++
+	return s
 }
