@@ -123,7 +123,7 @@ func movementChild(path, truthPath string) error {
 	t1 := time.Now()
 	res.Clocks = movement.EstimateClocks(res)
 	t2 := time.Now()
-	seed, err := movement.AutoSeed(ctx, c)
+	seed, err := movement.AutoSeedFrom(ctx, c, res)
 	if err != nil {
 		return err
 	}

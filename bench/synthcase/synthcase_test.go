@@ -48,13 +48,30 @@ func TestSmallCase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed, err := movement.AutoSeed(ctx, c)
+	seed, err := movement.AutoSeedFrom(ctx, c, res)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The analysis' index of process creations gives the seed reading the
+	// case gives.
+	read, err := movement.AutoSeed(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read.Host != seed.Host || read.EventID != seed.EventID || read.Time != seed.Time || read.Why != seed.Why {
+		t.Errorf("AutoSeedFrom %+v, AutoSeed %+v", seed, read)
 	}
 	tr := movement.TraceFrom(res, *seed)
 	if err := Verify(info.Truth, res, seed, tr); err != nil {
 		t.Error(err)
+	}
+	// The per-host summary covers every compromised host.
+	arrivals, err := movement.Arrivals(ctx, c, res, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arrivals) != len(tr.Order) {
+		t.Errorf("%d arrival summaries for %d compromised hosts", len(arrivals), len(tr.Order))
 	}
 }
 

@@ -67,7 +67,7 @@ func (a *App) runTrace(ctx context.Context, o *TraceOptions) error {
 		return err
 	}
 	defer c.Close()
-	seed, err := seedFrom(ctx, c, o.From)
+	seed, err := seedFrom(ctx, c, res, o.From)
 	if err != nil {
 		return err
 	}
@@ -135,13 +135,18 @@ func (a *App) runTrace(ctx context.Context, o *TraceOptions) error {
 		for _, g := range []struct {
 			name  string
 			facts []movement.Fact
-		}{{"processes", ar.Processes}, {"persistence", ar.Persistence}, {"files dropped", ar.Files}, {"credentials", ar.Credentials}} {
+		}{{"processes the attacker started", ar.Processes}, {"other processes that ran its files", ar.Others}, {"files dropped", ar.Files},
+			{"persistence", ar.Persistence}, {"credentials (access, accounts used, in memory)", ar.Credentials}} {
 			if len(g.facts) == 0 {
 				continue
 			}
 			fmt.Fprintf(out, "  %s:\n", g.name)
 			for _, f := range g.facts {
-				fmt.Fprintf(out, "    %s  %s\n", f.Time, f.Text)
+				why := ""
+				if f.Why != "" {
+					why = "  [" + f.Why + "]"
+				}
+				fmt.Fprintf(out, "    %s  %s%s\n", f.Time, f.Text, why)
 			}
 		}
 	}
@@ -156,9 +161,10 @@ func (a *App) runTrace(ctx context.Context, o *TraceOptions) error {
 
 // seedFrom turns --from into a seed: auto, an event id, or a file (path,
 // hash or process name) whose earliest execution starts the trace.
-func seedFrom(ctx context.Context, c *timeline.Case, from string) (*movement.Seed, error) {
+// auto reuses the process creations the analysis already read.
+func seedFrom(ctx context.Context, c *timeline.Case, res *movement.Result, from string) (*movement.Seed, error) {
 	if from == "" || from == "auto" {
-		return movement.AutoSeed(ctx, c)
+		return movement.AutoSeedFrom(ctx, c, res)
 	}
 	if id, err := strconv.ParseInt(from, 10, 64); err == nil {
 		var r timeline.Row

@@ -1,6 +1,7 @@
 package movement
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -76,6 +77,8 @@ type Result struct {
 	Edges      []*Edge
 	Indicators []Indicator // every one-sided technique observation, edge or not
 	Clocks     []Offset    // estimated clock offsets of the collected hosts
+
+	runs map[string]map[string]execution // earliest run of each program (AutoSeedFrom)
 }
 
 // Analyze reads a case and returns identities and edges.
@@ -126,15 +129,27 @@ func analyze(hosts []hostInfo, evs []*ev) *Result {
 	inds := sourceIndicators(id, evs)
 	keys := indexPairingKeys(evs)
 	var type9 []*ev
-	var tgt, tgs []*ev
+	var tgs []*ev
+	// RC4 TGTs by client address and account: the overpass-the-hash check
+	// looks up each Kerberos session here instead of scanning every 4768.
+	rc4 := map[string][]*ev{}
 	for _, e := range evs {
-		if e.Artifact == "evtx" && e.Type == "4624" && e.n("logon_type") == 9 {
-			type9 = append(type9, e)
+		if e.Artifact != "evtx" {
+			continue
 		}
-		if e.Artifact == "evtx" && e.Type == "4768" {
-			tgt = append(tgt, e)
-		}
-		if e.Artifact == "evtx" && e.Type == "4769" {
+		switch e.Type {
+		case "4624":
+			if e.n("logon_type") == 9 {
+				type9 = append(type9, e)
+			}
+		case "4768":
+			if e.n("data.TicketEncryptionType") == 0x17 {
+				if ip := normIP(e.s("src_ip")); ip != "" {
+					k := ip + "\x00" + accountKey(e.s("target_user"))
+					rc4[k] = append(rc4[k], e)
+				}
+			}
+		case "4769":
 			tgs = append(tgs, e)
 		}
 	}
@@ -289,9 +304,8 @@ func analyze(hosts []hostInfo, evs []*ev) *Result {
 		}
 		// DC: an RC4 TGT for the account from the source's address.
 		if auth == Kerberos && s.ip != "" {
-			for _, t := range tgt {
-				if normIP(t.s("src_ip")) == s.ip && accountKey(t.s("target_user")) == accountKey(s.account) &&
-					t.n("data.TicketEncryptionType") == 0x17 && absDiff(t.TS, s.ts) <= window {
+			for _, t := range rc4[s.ip+"\x00"+accountKey(s.account)] {
+				if absDiff(t.TS, s.ts) <= window {
 					o.Evidence = append(o.Evidence, Ref{EventID: t.ID, Side: "dc", Host: t.Host, Type: "evtx/4768", Time: t.TS, Rule: "RC4 TGT from source address"})
 					auth = OverpassTheHash
 					break
@@ -323,7 +337,7 @@ func analyze(hosts []hostInfo, evs []*ev) *Result {
 		addOcc(in.host, in.dest, in.tech, in.account, auth, o, "one-sided")
 	}
 
-	res := &Result{Identity: id, Indicators: indicatorsOf(evs, inds, px)}
+	res := &Result{Identity: id, Indicators: indicatorsOf(evs, inds, px), runs: firstRuns(evs)}
 	for _, k := range order {
 		e := agg[k]
 		e.Count = len(e.Occurrences)
@@ -821,6 +835,40 @@ func commandTarget(cmd string) (tech, host string) {
 	return "", ""
 }
 
+// targetHints are substrings (lower case), one of which every
+// commandTarget pattern needs besides a UNC path: a cheap test that spares
+// the regular expressions the millions of command lines that name no
+// remote host.
+var targetHints = [][]byte{[]byte("/node:"), []byte("/s "), []byte("/s\t"), []byte("/s\n"), []byte("/s\r"), []byte("/s\f"),
+	[]byte("-computername"), []byte("computername="), []byte("-r:"), []byte("-remote:"), []byte("/v:"), []byte("gettypefrom")}
+
+// mayTarget reports whether cmd can name a remote target at all.
+func mayTarget(cmd string) bool {
+	if strings.Contains(cmd, `\\`) {
+		return true
+	}
+	var buf [512]byte
+	low := buf[:0]
+	for i := 0; i < len(cmd); i++ {
+		c := cmd[i]
+		if c >= 0x80 {
+			// (?i) folds ſ to s and K (Kelvin) to k: leave such text to
+			// the expressions.
+			return true
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low = append(low, c)
+	}
+	for _, h := range targetHints {
+		if bytes.Contains(low, h) {
+			return true
+		}
+	}
+	return false
+}
+
 // sourceIndicators collects source-side evidence of remote access.
 func sourceIndicators(id *Identity, evs []*ev) []*indicator {
 	var out []*indicator
@@ -844,6 +892,9 @@ func sourceIndicators(id *Identity, evs []*ev) []*indicator {
 		switch {
 		case e.Artifact == "evtx" && (e.Type == "4688" || e.Type == "1"):
 			cmd := e.s("command_line")
+			if !mayTarget(cmd) {
+				continue
+			}
 			tech, host := commandTarget(cmd)
 			if tech == "" {
 				continue
@@ -855,6 +906,9 @@ func sourceIndicators(id *Identity, evs []*ev) []*indicator {
 			add(e, host, tech, acct, "command line "+tech, explicit, false)
 		case e.Artifact == "evtx" && e.Type == "4104":
 			text := e.s("data.ScriptBlockText")
+			if !mayTarget(text) {
+				continue
+			}
 			tech, host := commandTarget(text)
 			if tech != "" {
 				acct, explicit := explicitUser(text)

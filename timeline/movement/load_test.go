@@ -27,7 +27,8 @@ func TestKeepKeysCoverRules(t *testing.T) {
 	fset := token.NewFileSet()
 	seen := 0
 	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
+		if strings.HasSuffix(name, "_test.go") || name == "arrival.go" {
+			// arrival.go reads the events arrivalEvents decoded whole.
 			continue
 		}
 		f, err := parser.ParseFile(fset, name, nil, 0)

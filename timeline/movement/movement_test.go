@@ -201,6 +201,11 @@ func TestLabEdgesMatchTruth(t *testing.T) {
 	}
 	checkTruth(t, res, filepath.Join(dir, "truth.json"))
 	checkTrace(t, lab, res, filepath.Join(dir, "truth.json"))
+	seed, err := AutoSeed(context.Background(), lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkArrivals(t, lab, res, TraceFrom(res, *seed), filepath.Join(dir, "truth.json"))
 }
 
 // checkClocks: every collected host's estimated offset, relative to the

@@ -71,7 +71,7 @@ func internetFiles(ctx context.Context, c *timeline.Case) (map[string]string, er
 		if k == "" {
 			return nil
 		}
-		k = r.Host + "|" + k
+		k = hostKey(r.Host) + "|" + k
 		if _, seen := files[k]; !seen {
 			files[k] = fmt.Sprintf("%s: %s", r.Artifact, r.Message)
 		}
@@ -176,44 +176,127 @@ func SuspiciousFiles(ctx context.Context, c *timeline.Case) ([]Suspect, error) {
 
 // execution is the earliest run of a file.
 type execution struct {
-	row  timeline.Row
+	id   int64
+	ts   event.FileTime
+	host string // host key
 	path string
 	kind string
 }
 
-// earliestExecutions finds, for every host|normalised path in want, its
-// earliest execution: process creation (4688, Sysmon 1) or a Prefetch run.
-func earliestExecutions(ctx context.Context, c *timeline.Case, want map[string]bool) (map[string]*execution, error) {
+// firstRuns indexes the earliest process creation (4688, Sysmon 1) of
+// every program on every host: host key → normalised path → run. evs are
+// in time order, so the first one seen is the earliest. Strings are
+// copied out of the load's buffers so the index does not pin them.
+func firstRuns(evs []*ev) map[string]map[string]execution {
+	out := map[string]map[string]execution{}
+	norm := map[string]string{}
+	for _, e := range evs {
+		if e.Artifact != "evtx" || (e.Type != "4688" && e.Type != "1") {
+			continue
+		}
+		p := e.s("process")
+		if p == "" {
+			continue
+		}
+		n, ok := norm[p]
+		if !ok {
+			n = event.NormalizePath(p)
+			norm[p] = n
+		}
+		if n == "" {
+			continue
+		}
+		runs := out[e.Host]
+		if runs == nil {
+			runs = map[string]execution{}
+			out[strings.Clone(e.Host)] = runs
+		}
+		if _, seen := runs[n]; !seen {
+			runs[n] = execution{id: e.ID, ts: e.TS, host: strings.Clone(e.Host), path: strings.Clone(p), kind: "process creation " + e.Type}
+		}
+	}
+	return out
+}
+
+// earliestExecutions finds, for every host key|normalised path in want,
+// its earliest execution: process creation (4688, Sysmon 1) — from the
+// analysis' index when there is one, else read — or a Prefetch run.
+func earliestExecutions(ctx context.Context, c *timeline.Case, want map[string]bool, runs map[string]map[string]execution) (map[string]*execution, error) {
 	best := map[string]*execution{}
-	consider := func(r *timeline.Row, path, kind string) {
-		k := r.Host + "|" + event.NormalizePath(path)
+	consider := func(x execution) {
+		k := x.host + "|" + event.NormalizePath(x.path)
 		if !want[k] {
 			return
 		}
-		if b := best[k]; b == nil || r.Time < b.row.Time {
-			best[k] = &execution{row: *r, path: path, kind: kind}
+		if b := best[k]; b == nil || x.ts < b.ts || (x.ts == b.ts && x.id < b.id) {
+			best[k] = &x
 		}
 	}
-	err := c.Events(ctx, timeline.Filter{Artifacts: []string{"evtx"}, Types: []string{"4688", "1"}}, func(r *timeline.Row) error {
-		var f map[string]any
-		json.Unmarshal([]byte(r.Fields), &f)
-		if p, ok := f["process"].(string); ok {
-			consider(r, p, "process creation "+r.Type)
+	// Only rows whose text holds a wanted file's name can be its run:
+	// SQLite tests that, sparing the decoding of every other row.
+	if runs == nil {
+		names, args := nameFilter(want, "fields")
+		err := eachEvent(ctx, c, `artifact = 'evtx' AND type IN ('4688', '1')`+names, args, func(e *ev) error {
+			if p := e.s("process"); p != "" {
+				consider(execution{id: e.ID, ts: e.TS, host: e.Host, path: strings.Clone(p), kind: "process creation " + e.Type})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	} else {
+		for k := range want {
+			host, path, _ := strings.Cut(k, "|")
+			if x, ok := runs[host][path]; ok {
+				consider(x)
+			}
+		}
 	}
-	err = c.Events(ctx, timeline.Filter{Artifacts: []string{"prefetch"}, Types: []string{"run"}}, func(r *timeline.Row) error {
-		var f map[string]any
-		json.Unmarshal([]byte(r.Fields), &f)
-		if p, ok := f["target_path"].(string); ok {
-			consider(r, p, "Prefetch run")
+	// A Prefetch row's path column is the program's path: shorter to test.
+	names, args := nameFilter(want, "path")
+	err := eachEvent(ctx, c, `artifact = 'prefetch' AND type = 'run'`+names, args, func(e *ev) error {
+		if p := e.s("target_path"); p != "" {
+			consider(execution{id: e.ID, ts: e.TS, host: e.Host, path: strings.Clone(p), kind: "Prefetch run"})
 		}
 		return nil
 	})
 	return best, err
+}
+
+// maxNameFilter bounds the names nameFilter puts in one query.
+const maxNameFilter = 200
+
+// nameFilter is an SQL condition (with its arguments) that a row's
+// column (fields or path) contains, ASCII case folded, the base name of one of the
+// wanted host|path keys; "" (no filter) when a name could be spelled
+// otherwise in JSON (non-ASCII, or characters encoding/json escapes) or
+// there are too many.
+func nameFilter(want map[string]bool, column string) (string, []any) {
+	seen := map[string]bool{}
+	var conds []string
+	var args []any
+	for k := range want {
+		b := baseName(k)
+		if b == "" || seen[b] {
+			continue
+		}
+		seen[b] = true
+		for _, r := range b {
+			if r >= 0x80 || r < 0x20 || strings.ContainsRune(`<>&"\`, r) {
+				return "", nil
+			}
+		}
+		conds = append(conds, "instr(lower("+column+"), ?) > 0")
+		args = append(args, b)
+	}
+	if len(conds) == 0 {
+		return " AND 0", nil
+	}
+	if len(conds) > maxNameFilter {
+		return "", nil
+	}
+	return " AND (" + strings.Join(conds, " OR ") + ")", args
 }
 
 // AutoSeed picks where the attack started, and says why. Rule 1: the
@@ -222,6 +305,16 @@ func earliestExecutions(ctx context.Context, c *timeline.Case, want map[string]b
 // (2a unsigned with a system binary's name, 2b digest mismatch). Files
 // rule 2 flags are listed as further reasons either way.
 func AutoSeed(ctx context.Context, c *timeline.Case) (*Seed, error) {
+	return autoSeed(ctx, c, nil)
+}
+
+// AutoSeedFrom is AutoSeed using the process creations res already read
+// (Analyze's), instead of reading them again.
+func AutoSeedFrom(ctx context.Context, c *timeline.Case, res *Result) (*Seed, error) {
+	return autoSeed(ctx, c, res.runs)
+}
+
+func autoSeed(ctx context.Context, c *timeline.Case, runIndex map[string]map[string]execution) (*Seed, error) {
 	files, err := internetFiles(ctx, c)
 	if err != nil {
 		return nil, err
@@ -236,20 +329,20 @@ func AutoSeed(ctx context.Context, c *timeline.Case) (*Seed, error) {
 	}
 	flagged := map[string]Suspect{}
 	for _, s := range suspects {
-		k := s.Host + "|" + event.NormalizePath(s.Path)
+		k := hostKey(s.Host) + "|" + event.NormalizePath(s.Path)
 		want[k] = true
 		if _, ok := flagged[k]; !ok {
 			flagged[k] = s
 		}
 	}
-	runs, err := earliestExecutions(ctx, c, want)
+	runs, err := earliestExecutions(ctx, c, want, runIndex)
 	if err != nil {
 		return nil, err
 	}
 	pick := func(keys func(string) bool) *execution {
 		var b *execution
 		for k, x := range runs {
-			if keys(k) && (b == nil || x.row.Time < b.row.Time || (x.row.Time == b.row.Time && x.row.ID < b.row.ID)) {
+			if keys(k) && (b == nil || x.ts < b.ts || (x.ts == b.ts && x.id < b.id)) {
 				b = x
 			}
 		}
@@ -257,12 +350,12 @@ func AutoSeed(ctx context.Context, c *timeline.Case) (*Seed, error) {
 	}
 	var seed *Seed
 	if x := pick(func(k string) bool { _, ok := files[k]; return ok }); x != nil {
-		k := x.row.Host + "|" + event.NormalizePath(x.path)
-		seed = &Seed{Host: x.row.Host, Time: x.row.Time, Path: x.path, EventID: x.row.ID, Rule: "1",
+		k := x.host + "|" + event.NormalizePath(x.path)
+		seed = &Seed{Host: x.host, Time: x.ts, Path: x.path, EventID: x.id, Rule: "1",
 			Why: fmt.Sprintf("rule 1: earliest execution (%s) of a file from the internet (%s)", x.kind, files[k])}
 	} else if x := pick(func(k string) bool { _, ok := flagged[k]; return ok }); x != nil {
-		s := flagged[x.row.Host+"|"+event.NormalizePath(x.path)]
-		seed = &Seed{Host: x.row.Host, Time: x.row.Time, Path: x.path, EventID: x.row.ID, Rule: s.Rule,
+		s := flagged[x.host+"|"+event.NormalizePath(x.path)]
+		seed = &Seed{Host: x.host, Time: x.ts, Path: x.path, EventID: x.id, Rule: s.Rule,
 			Why: fmt.Sprintf("rule %s: earliest execution (%s) of a suspicious file: %s", s.Rule, x.kind, s.Why)}
 		if len(files) == 0 {
 			seed.Why += " (no file in the case came from the internet)"
