@@ -491,23 +491,11 @@ type eventNames struct {
 	types map[int]string
 	keys  map[string]string
 	last  [256]struct{ name, key string } // in front of keys
-	boxes [nBoxes]boxed
-	id    boxedInt
-	task  boxedInt
-	pid   boxedInt64
-	tid   boxedInt64
-}
-
-type boxedInt64 struct {
-	n int64
-	v any
-}
-
-func (b *boxedInt64) box(n int64) any {
-	if b.v == nil || b.n != n {
-		b.n, b.v = n, n
-	}
-	return b.v
+	boxes [nBoxes]boxed[string]
+	id    boxed[int]
+	task  boxed[int]
+	pid   boxed[int64]
+	tid   boxed[int64]
 }
 
 const (
@@ -519,27 +507,16 @@ const (
 	nBoxes
 )
 
-// boxed is the last string boxed for one field.
-type boxed struct {
-	s string
+// boxed is the last value boxed for one field: while it repeats, the
+// same interface value is handed out and nothing is allocated.
+type boxed[T comparable] struct {
+	x T
 	v any
 }
 
-func (b *boxed) box(s string) any {
-	if b.v == nil || b.s != s {
-		b.s, b.v = s, s
-	}
-	return b.v
-}
-
-type boxedInt struct {
-	n int
-	v any
-}
-
-func (b *boxedInt) box(n int) any {
-	if b.v == nil || b.n != n {
-		b.n, b.v = n, n
+func (b *boxed[T]) box(x T) any {
+	if b.v == nil || b.x != x {
+		b.x, b.v = x, x
 	}
 	return b.v
 }
