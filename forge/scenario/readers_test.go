@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Velocidex/ordereddict"
+	vevtx "www.velocidex.com/golang/evtx"
+
 	"github.com/foothold/foothold/forge/artifacts"
 	"github.com/foothold/foothold/forge/evtx"
 	"github.com/foothold/foothold/parsers/event"
@@ -147,9 +150,9 @@ func render(reader string, v any) string {
 }
 
 // TestNewEventsReaders writes the channels holding the new events and
-// reads them with libevtx's evtxexport and python-evtx: each new record
-// is there under its record id, with its computer and every EventData
-// name and value in order.
+// reads them with libevtx's evtxexport, python-evtx and Velocidex evtx:
+// each new record is there under its record id, with its computer and
+// every EventData name and value in order.
 func TestNewEventsReaders(t *testing.T) {
 	for _, tool := range []string{"evtxexport", "/usr/bin/evtx_dump.py"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -206,9 +209,15 @@ func TestNewEventsReaders(t *testing.T) {
 					seen[fmt.Sprintf("%s/%d", reader.name, r.EventID)]++
 				}
 			}
+			for _, r := range recs {
+				if ids[r.EventID] {
+					checkVelocidex(t, path, velocidexRecords(t, path), r)
+					seen[fmt.Sprintf("velocidex/%d", r.EventID)]++
+				}
+			}
 		}
 	}
-	for _, reader := range []string{"evtxexport", "python-evtx"} {
+	for _, reader := range []string{"evtxexport", "python-evtx", "velocidex"} {
 		for _, id := range []int{4778, 4779, 5156, 4657, 17, 18, 131} {
 			if seen[fmt.Sprintf("%s/%d", reader, id)] == 0 {
 				t.Errorf("%s: no event %d compared", reader, id)
@@ -530,5 +539,88 @@ func TestArtifactFiles(t *testing.T) {
 	id := strings.TrimSuffix(strings.TrimPrefix(p, `\Windows\PSEXEC-WS1-`), ".key")
 	if p != `\Windows\`+artifacts.PsexecKeyName("WS1", id) || !bytes.Equal(key, artifacts.PsexecKey("WS1", id)) {
 		t.Errorf("key file %s (%d bytes) is not artifacts'", p, len(key))
+	}
+}
+
+// velocidexRecords reads an .evtx with Velocidex evtx, by record id.
+func velocidexRecords(t *testing.T, path string) map[uint64]*ordereddict.Dict {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	chunks, err := vevtx.GetChunks(fh)
+	if err != nil {
+		t.Fatalf("velocidex %s: %v", path, err)
+	}
+	out := map[uint64]*ordereddict.Dict{}
+	for _, c := range chunks {
+		recs, err := c.Parse(0)
+		if err != nil {
+			t.Fatalf("velocidex %s chunk at %d: %v", path, c.Offset, err)
+		}
+		for _, r := range recs {
+			if d, ok := r.Event.(*ordereddict.Dict); ok {
+				if ev, ok := d.Get("Event"); ok {
+					out[r.Header.RecordID], _ = ev.(*ordereddict.Dict)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// checkVelocidex compares one written record with what Velocidex evtx
+// returns: event id, computer, and the named EventData in order. The new
+// records hold strings, numbers, SIDs, GUIDs and size_t; Velocidex keeps
+// numbers as Go integers, GUIDs without braces, and returns size_t as its
+// raw bytes (dependencies.md D12), which is what is expected here.
+func checkVelocidex(t *testing.T, path string, got map[uint64]*ordereddict.Dict, r evtx.Record) {
+	t.Helper()
+	where := fmt.Sprintf("velocidex %s record %d (%d)", filepath.Base(path), r.RecordID, r.EventID)
+	ev := got[r.RecordID]
+	if ev == nil {
+		t.Errorf("%s: missing", where)
+		return
+	}
+	sysv, _ := ev.Get("System")
+	sys, _ := sysv.(*ordereddict.Dict)
+	var id, computer any
+	if sys != nil {
+		if v, ok := sys.Get("EventID"); ok {
+			if d, ok := v.(*ordereddict.Dict); ok {
+				id, _ = d.Get("Value")
+			}
+		}
+		computer, _ = sys.Get("Computer")
+	}
+	if fmt.Sprint(id) != fmt.Sprint(r.EventID) || computer != r.Computer {
+		t.Errorf("%s: event %v computer %v", where, id, computer)
+		return
+	}
+	edv, _ := ev.Get("EventData")
+	ed, _ := edv.(*ordereddict.Dict)
+	if ed == nil || len(ed.Keys()) != len(r.Data) {
+		t.Errorf("%s: EventData %v, wrote %d values", where, edv, len(r.Data))
+		return
+	}
+	for i, k := range ed.Keys() {
+		v, _ := ed.Get(k)
+		d := r.Data[i]
+		var want any = d.Value
+		switch x := d.Value.(type) {
+		case evtx.HexInt64:
+			want = uint64(x)
+		case evtx.SID:
+			want = string(x)
+		case evtx.GUID:
+			want = strings.Trim(string(x), "{}")
+		case evtx.SizeT:
+			want = strings.TrimRight(string(binary.LittleEndian.AppendUint64(nil, uint64(x))), "\x00")
+		}
+		if k != d.Key || fmt.Sprint(v) != fmt.Sprint(want) {
+			t.Errorf("%s: %s=%#v, wrote %s=%#v", where, k, v, d.Key, want)
+		}
 	}
 }
