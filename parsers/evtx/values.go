@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/foothold/foothold/parsers/event"
 )
 
 // Value types of Binary XML substitutions.
@@ -299,13 +301,6 @@ func formatSystemTime(b []byte) string {
 	return string(append(out, 'Z'))
 }
 
-// cp1252 maps bytes 0x80-0x9F of Windows-1252 (the default code page of
-// evtxexport for ANSI strings); other bytes are Latin-1.
-var cp1252 = [32]rune{
-	0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD,
-	0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
-}
-
 func splitTerminated(s string) []string {
 	if s == "" {
 		return []string{""}
@@ -324,30 +319,9 @@ func decodeANSI(b []byte) string {
 	return decodeANSIRaw(b)
 }
 
-func decodeANSIRaw(b []byte) string {
-	ascii := true
-	for _, c := range b {
-		if c >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return string(b)
-	}
-	var sb strings.Builder
-	for _, c := range b {
-		switch {
-		case c < 0x80:
-			sb.WriteByte(c)
-		case c < 0xa0:
-			sb.WriteRune(cp1252[c-0x80])
-		default:
-			sb.WriteRune(rune(c))
-		}
-	}
-	return sb.String()
-}
+// decodeANSIRaw decodes in Windows-1252, evtxexport's default code page
+// for ANSI strings, which prints undefined bytes as U+FFFD.
+func decodeANSIRaw(b []byte) string { return event.Windows1252(b, event.Replacement) }
 
 // interner keeps one copy of the strings that repeat from record to
 // record and chunk to chunk (provider, channel, computer, keywords, user

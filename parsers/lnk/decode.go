@@ -13,7 +13,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"unicode/utf16"
 
 	"github.com/foothold/foothold/parsers/event"
@@ -439,35 +438,6 @@ func ansiz(b []byte, off int) string {
 	return ansiString(b)
 }
 
-// cp1252 maps 0x80-0x9F of Windows-1252; the other bytes are Latin-1.
-// Windows writes ANSI strings in the system code page, which we cannot
-// know from the link; 1252 is what liblnk assumes too.
-var cp1252 = [32]rune{
-	0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
-	0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
-}
-
-func ansiString(b []byte) string {
-	ascii := true
-	for _, c := range b {
-		if c >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return string(b)
-	}
-	var s strings.Builder
-	for _, c := range b {
-		switch {
-		case c < 0x80:
-			s.WriteByte(c)
-		case c < 0xA0:
-			s.WriteRune(cp1252[c-0x80])
-		default:
-			s.WriteRune(rune(c))
-		}
-	}
-	return s.String()
-}
+// ansiString decodes in Windows-1252, as liblnk does: Windows writes ANSI
+// strings in the system code page, which a link does not name.
+func ansiString(b []byte) string { return event.Windows1252(b, event.KeepC1) }
