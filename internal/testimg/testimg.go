@@ -81,6 +81,30 @@ func Corpus(t testing.TB) string {
 	return dir
 }
 
+// CorpusFiles lists the files below corpus/sub ("" for the whole corpus)
+// for which keep (nil: all) says yes, as slash-free relative paths under
+// corpus/sub, sorted. Callers decide whether an empty list is an error.
+func CorpusFiles(t testing.TB, sub string, keep func(rel string) bool) []string {
+	t.Helper()
+	root := filepath.Join(Corpus(t), sub)
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err == nil && (keep == nil || keep(rel)) {
+			out = append(out, rel)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("testimg: corpus %s: %v", sub, err)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ImagesDir returns testdata/images in the repository.
 func ImagesDir(t testing.TB) string {
 	t.Helper()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -30,23 +29,7 @@ func corpusFile(t testing.TB, rel string) string {
 
 // evtxFiles lists every .evtx below the corpus, relative to it, sorted.
 func evtxFiles(t testing.TB) []string {
-	root := corpusDir(t)
-	var out []string
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".evtx") {
-			rel, _ := filepath.Rel(root, p)
-			out = append(out, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
+	return testimg.CorpusFiles(t, "", func(rel string) bool { return strings.EqualFold(filepath.Ext(rel), ".evtx") })
 }
 
 // parsed is one file's events, copied out of the sink.

@@ -1,10 +1,7 @@
 package jumplist
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -24,22 +21,7 @@ func corpusDir(t testing.TB) string {
 // corpusFiles lists files under corpus/jumplist whose name ends in
 // suffix, relative to corpus/jumplist, sorted.
 func corpusFiles(t testing.TB, suffix string) []string {
-	root := filepath.Join(corpusDir(t), "jumplist")
-	var out []string
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && strings.HasSuffix(p, suffix) {
-			rel, _ := filepath.Rel(root, p)
-			out = append(out, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
+	out := testimg.CorpusFiles(t, "jumplist", func(rel string) bool { return strings.HasSuffix(rel, suffix) })
 	if len(out) == 0 {
 		t.Fatalf("no *%s in the corpus", suffix)
 	}

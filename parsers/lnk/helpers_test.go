@@ -1,9 +1,6 @@
 package lnk
 
 import (
-	"os"
-	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/foothold/foothold/internal/testimg"
@@ -17,22 +14,7 @@ func corpusDir(t testing.TB) string {
 
 // corpusLinks lists every file under corpus/lnk, relative to it, sorted.
 func corpusLinks(t testing.TB) []string {
-	root := filepath.Join(corpusDir(t), "lnk")
-	var out []string
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() {
-			rel, _ := filepath.Rel(root, p)
-			out = append(out, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
+	out := testimg.CorpusFiles(t, "lnk", nil)
 	if len(out) == 0 {
 		t.Fatal("no LNK files in the corpus")
 	}

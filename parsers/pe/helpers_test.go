@@ -27,16 +27,13 @@ func corpusDir(t testing.TB) string {
 // peCorpus lists the PE-like files under corpus/pe (the catalog too: it
 // must be refused cleanly).
 func peCorpus(t testing.TB) []string {
-	var out []string
 	root := filepath.Join(corpusDir(t), "pe")
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !strings.Contains(p, "golden") {
-			out = append(out, p)
-		}
-		return nil
-	})
+	out := testimg.CorpusFiles(t, "pe", func(rel string) bool { return !strings.Contains(rel, "golden") })
 	if len(out) == 0 {
 		t.Fatal("no PE files in the corpus")
+	}
+	for i, rel := range out {
+		out[i] = filepath.Join(root, rel)
 	}
 	return out
 }

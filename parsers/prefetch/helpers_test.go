@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -23,21 +22,11 @@ func corpusDir(t testing.TB) string {
 // Bad/ included, sorted.
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
-	var out []string
 	root := filepath.Join(corpusDir(t), "prefetch")
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".pf") {
-			out = append(out, p)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	out := testimg.CorpusFiles(t, "prefetch", func(rel string) bool { return strings.EqualFold(filepath.Ext(rel), ".pf") })
+	for i, rel := range out {
+		out[i] = filepath.Join(root, rel)
 	}
-	sort.Strings(out)
 	return out
 }
 

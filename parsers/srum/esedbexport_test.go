@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -24,17 +23,11 @@ func corpusDir(t testing.TB) string {
 // corpusDBs lists every SRUDB.dat in the corpus.
 func corpusDBs(t testing.TB) []string {
 	t.Helper()
-	var out []string
-	err := filepath.WalkDir(filepath.Join(corpusDir(t), "srum"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.EqualFold(d.Name(), "SRUDB.dat") {
-			out = append(out, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+	root := filepath.Join(corpusDir(t), "srum")
+	out := testimg.CorpusFiles(t, "srum", func(rel string) bool { return strings.EqualFold(filepath.Base(rel), "SRUDB.dat") })
+	for i, rel := range out {
+		out[i] = filepath.Join(root, rel)
 	}
-	sort.Strings(out)
 	return out
 }
 
