@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foothold/foothold/internal/readers"
 	"github.com/foothold/foothold/parsers/event"
 	goprefetch "www.velocidex.com/golang/go-prefetch"
 )
@@ -89,59 +90,12 @@ func write(t *testing.T, f File, compress bool) (string, []byte) {
 	return p, buf.Bytes()
 }
 
-// sccaTime prints a FILETIME as sccainfo does.
-func sccaTime(f event.FileTime) string {
-	if f == 0 {
-		return "Not set (0)"
-	}
-	return f.Time().Format("Jan 02, 2006 15:04:05") + fmt.Sprintf(".%07d00 UTC", uint64(f)%10_000_000)
-}
-
-var sccaLine = regexp.MustCompile(`^\t([^\t]+?)\t+: (.*)$`)
-
-type sccaOut struct {
-	fields  map[string]string
-	files   []string
-	volumes []map[string]string
-}
-
-func sccainfo(t *testing.T, path string) sccaOut {
-	t.Helper()
-	out, err := exec.Command("sccainfo", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("sccainfo %s: %v\n%s", path, err, out)
-	}
-	r := sccaOut{fields: map[string]string{}}
-	section := ""
-	for _, line := range strings.Split(string(out), "\n") {
-		switch {
-		case line == "Filenames:":
-			section = "files"
-			continue
-		case strings.HasPrefix(line, "Volume: "):
-			section = "volume"
-			r.volumes = append(r.volumes, map[string]string{})
-			continue
-		}
-		m := sccaLine.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		switch {
-		case section == "files" && strings.HasPrefix(m[1], "Filename: "):
-			r.files = append(r.files, m[2])
-		case section == "volume":
-			r.volumes[len(r.volumes)-1][m[1]] = m[2]
-		case section == "":
-			r.fields[m[1]] = m[2]
-		}
-	}
-	return r
-}
-
 func checkSccainfo(t *testing.T, f File, path string) {
 	t.Helper()
-	got := sccainfo(t, path)
+	got, err := readers.Sccainfo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]string{
 		"Format version":      "30",
 		"Prefetch hash":       fmt.Sprintf("0x%08x", Hash(f.Path)),
@@ -153,28 +107,28 @@ func checkSccainfo(t *testing.T, f File, path string) {
 		if i < len(f.RunTimes) {
 			rt = f.RunTimes[i]
 		}
-		want[fmt.Sprintf("Last run time: %d", i+1)] = sccaTime(rt)
+		want[fmt.Sprintf("Last run time: %d", i+1)] = readers.SccaTime(rt)
 	}
 	for k, v := range want {
-		if got.fields[k] != v {
-			t.Errorf("sccainfo %q = %q, want %q", k, got.fields[k], v)
+		if got.Fields[k] != v {
+			t.Errorf("sccainfo %q = %q, want %q", k, got.Fields[k], v)
 		}
 	}
-	if strings.Join(got.files, "\n") != strings.Join(f.Files, "\n") {
-		t.Errorf("sccainfo files:\n%q\nwant\n%q", got.files, f.Files)
+	if strings.Join(got.Files, "\n") != strings.Join(f.Files, "\n") {
+		t.Errorf("sccainfo files:\n%q\nwant\n%q", got.Files, f.Files)
 	}
-	if len(got.volumes) != len(f.Volumes) {
-		t.Fatalf("sccainfo: %d volumes, want %d", len(got.volumes), len(f.Volumes))
+	if len(got.Volumes) != len(f.Volumes) {
+		t.Fatalf("sccainfo: %d volumes, want %d", len(got.Volumes), len(f.Volumes))
 	}
 	for i, v := range f.Volumes {
 		wantVol := map[string]string{
 			"Device path":   v.DevicePath,
-			"Creation time": sccaTime(v.Created),
+			"Creation time": readers.SccaTime(v.Created),
 			"Serial number": fmt.Sprintf("0x%08x", v.Serial),
 		}
 		for k, w := range wantVol {
-			if got.volumes[i][k] != w {
-				t.Errorf("sccainfo volume %d %q = %q, want %q", i+1, k, got.volumes[i][k], w)
+			if got.Volumes[i][k] != w {
+				t.Errorf("sccainfo volume %d %q = %q, want %q", i+1, k, got.Volumes[i][k], w)
 			}
 		}
 	}

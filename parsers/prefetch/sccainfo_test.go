@@ -4,71 +4,13 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/foothold/foothold/internal/readers"
 	"github.com/foothold/foothold/parsers/event"
 )
-
-var sccaLine = regexp.MustCompile(`^\t([^\t]+?)\t+: (.*)$`)
-
-type sccaOut struct {
-	fields   map[string]string
-	runTimes []string // "Last run time: N" values in order, "Not set (0)" included
-	files    []string
-	volumes  []map[string]string
-}
-
-func sccainfo(t *testing.T, path string) (sccaOut, error) {
-	t.Helper()
-	out, err := exec.Command("sccainfo", path).CombinedOutput()
-	if err != nil {
-		return sccaOut{}, fmt.Errorf("%v: %s", err, out)
-	}
-	r := sccaOut{fields: map[string]string{}}
-	section := ""
-	for _, line := range strings.Split(string(out), "\n") {
-		switch {
-		case line == "Filenames:":
-			section = "files"
-			continue
-		case line == "Volumes:":
-			section = "volumes"
-			continue
-		case strings.HasPrefix(line, "Volume: "):
-			section = "volume"
-			r.volumes = append(r.volumes, map[string]string{})
-			continue
-		}
-		m := sccaLine.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		switch {
-		case strings.HasPrefix(m[1], "Number of "):
-			r.fields[m[1]] = m[2]
-		case section == "files" && strings.HasPrefix(m[1], "Filename: "):
-			r.files = append(r.files, m[2])
-		case section == "volume":
-			r.volumes[len(r.volumes)-1][m[1]] = m[2]
-		case section == "" && strings.HasPrefix(m[1], "Last run time:"):
-			r.runTimes = append(r.runTimes, m[2])
-		case section == "":
-			r.fields[m[1]] = m[2]
-		}
-	}
-	return r, nil
-}
-
-// sccaTime renders a FILETIME the way sccainfo prints it.
-func sccaTime(f event.FileTime) string {
-	if f == 0 {
-		return "Not set (0)"
-	}
-	return f.Time().Format("Jan 02, 2006 15:04:05") + fmt.Sprintf(".%07d00 UTC", uint64(f)%10_000_000)
-}
 
 // v31Golden holds the GROUND_TRUTH_POINTERS values for the format 31
 // files sccainfo cannot open (plaso tests/parsers/winprefetch.py:485-530).
@@ -107,7 +49,7 @@ func TestSccainfo(t *testing.T) {
 				if err == nil {
 					t.Errorf("malformed file decoded without error")
 				}
-				if _, serr := sccainfo(t, path); serr == nil {
+				if _, serr := readers.Sccainfo(path); serr == nil {
 					t.Errorf("sccainfo opens a Bad/ file")
 				}
 				return
@@ -120,7 +62,7 @@ func TestSccainfo(t *testing.T) {
 				checkV31(t, rel, info)
 				return
 			}
-			want, err := sccainfo(t, path)
+			want, err := readers.Sccainfo(path)
 			if err != nil {
 				t.Fatalf("sccainfo: %v", err)
 			}
@@ -131,36 +73,36 @@ func TestSccainfo(t *testing.T) {
 					t.Errorf("%s = %q, sccainfo %q", what, got, want)
 				}
 			}
-			eq("format", fmt.Sprint(info.Version), want.fields["Format version"])
-			eq("hash", fmt.Sprintf("0x%08x", info.Hash), want.fields["Prefetch hash"])
-			eq("executable", info.Executable, want.fields["Executable filename"])
-			eq("run count", fmt.Sprint(info.RunCount), want.fields["Run count"])
+			eq("format", fmt.Sprint(info.Version), want.Fields["Format version"])
+			eq("hash", fmt.Sprintf("0x%08x", info.Hash), want.Fields["Prefetch hash"])
+			eq("executable", info.Executable, want.Fields["Executable filename"])
+			eq("run count", fmt.Sprint(info.RunCount), want.Fields["Run count"])
 			// All slots, in order: ours keeps the non-zero ones with their slot.
-			slots := make([]event.FileTime, len(want.runTimes))
+			slots := make([]event.FileTime, len(want.RunTimes))
 			for i, s := range info.RunSlots {
 				if s >= len(slots) {
 					t.Fatalf("run slot %d, sccainfo prints %d", s, len(slots))
 				}
 				slots[s] = info.RunTimes[i]
 			}
-			for i, w := range want.runTimes {
-				eq(fmt.Sprintf("run time %d", i+1), sccaTime(slots[i]), w)
+			for i, w := range want.RunTimes {
+				eq(fmt.Sprintf("run time %d", i+1), readers.SccaTime(slots[i]), w)
 			}
 			runTimes += len(info.RunTimes)
-			eq("file count", fmt.Sprint(len(info.Files)), want.fields["Number of filenames"])
-			if len(info.Files) == len(want.files) {
-				for i := range want.files {
-					eq(fmt.Sprintf("file %d", i+1), info.Files[i], want.files[i])
+			eq("file count", fmt.Sprint(len(info.Files)), want.Fields["Number of filenames"])
+			if len(info.Files) == len(want.Files) {
+				for i := range want.Files {
+					eq(fmt.Sprintf("file %d", i+1), info.Files[i], want.Files[i])
 				}
 			}
 			names += len(info.Files)
-			if len(info.Volumes) != len(want.volumes) {
-				t.Fatalf("volumes = %d, sccainfo %d", len(info.Volumes), len(want.volumes))
+			if len(info.Volumes) != len(want.Volumes) {
+				t.Fatalf("volumes = %d, sccainfo %d", len(info.Volumes), len(want.Volumes))
 			}
-			for i, v := range want.volumes {
+			for i, v := range want.Volumes {
 				got := info.Volumes[i]
 				eq(fmt.Sprintf("volume %d device", i+1), got.DevicePath, v["Device path"])
-				eq(fmt.Sprintf("volume %d created", i+1), sccaTime(got.Created), v["Creation time"])
+				eq(fmt.Sprintf("volume %d created", i+1), readers.SccaTime(got.Created), v["Creation time"])
 				eq(fmt.Sprintf("volume %d serial", i+1), fmt.Sprintf("0x%08x", got.Serial), v["Serial number"])
 			}
 			if info.TargetPath() == "" {
