@@ -104,25 +104,18 @@ func kindOf(ctx context.Context, db *sql.DB) (string, error) {
 }
 
 func tableNames(ctx context.Context, db *sql.DB) (map[string]bool, error) {
-	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type='table'`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out[strings.ToLower(n)] = true
-	}
-	return out, rows.Err()
+	return nameSet(ctx, db, `SELECT name FROM sqlite_master WHERE type='table'`)
 }
 
 // columns lists a table's columns (lower case); empty if it does not exist.
 func columns(ctx context.Context, db *sql.DB, table string) (map[string]bool, error) {
-	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
+	return nameSet(ctx, db, `SELECT name FROM pragma_table_info(?)`, table)
+}
+
+// nameSet runs a query of one name column and returns the names in lower
+// case.
+func nameSet(ctx context.Context, db *sql.DB, query string, args ...any) (map[string]bool, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

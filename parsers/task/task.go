@@ -92,30 +92,30 @@ func readAll(name string, r io.ReaderAt, size int64) ([]byte, error) {
 	return data, nil
 }
 
-func parseXML(ctx context.Context, name string, data []byte, bias *time.Location, sink event.Sink) (st Stats, err error) {
-	if err := ctx.Err(); err != nil {
-		return st, err
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			st.Errors++
-			err = fmt.Errorf("%s: parser panic: %v", where(name), r)
+func parseXML(ctx context.Context, name string, data []byte, bias *time.Location, sink event.Sink) (Stats, error) {
+	return parseOne(ctx, name, sink, func() (*event.Event, error) {
+		t, err := ReadXML(data)
+		if err != nil {
+			return nil, err
 		}
-	}()
-	t, err := ReadXML(data)
-	if err != nil {
-		st.Errors++
-		return st, fmt.Errorf("%s: %w", where(name), err)
-	}
-	ev := t.Event(name, bias)
-	if err := sink.Emit(ev); err != nil {
-		return st, err
-	}
-	st.Records++
-	return st, nil
+		return t.Event(name, bias), nil
+	})
 }
 
-func parseJob(ctx context.Context, name string, data []byte, bias *time.Location, sink event.Sink) (st Stats, err error) {
+func parseJob(ctx context.Context, name string, data []byte, bias *time.Location, sink event.Sink) (Stats, error) {
+	return parseOne(ctx, name, sink, func() (*event.Event, error) {
+		j, err := ReadJob(data)
+		if err != nil {
+			return nil, err
+		}
+		return j.Event(name, bias), j.Err // a .job read in part still gives its event
+	})
+}
+
+// parseOne reads one task file under recover and emits its event. read
+// may return an event together with an error: what was readable is kept
+// and the error is still reported.
+func parseOne(ctx context.Context, name string, sink event.Sink, read func() (*event.Event, error)) (st Stats, err error) {
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
@@ -125,18 +125,16 @@ func parseJob(ctx context.Context, name string, data []byte, bias *time.Location
 			err = fmt.Errorf("%s: parser panic: %v", where(name), r)
 		}
 	}()
-	j, err := ReadJob(data)
-	if err != nil {
-		st.Errors++
-		return st, fmt.Errorf("%s: %w", where(name), err)
+	ev, rerr := read()
+	if ev != nil {
+		if err := sink.Emit(ev); err != nil {
+			return st, err
+		}
+		st.Records++
 	}
-	if err := sink.Emit(j.Event(name, bias)); err != nil {
-		return st, err
-	}
-	st.Records++
-	if j.Err != nil {
+	if rerr != nil {
 		st.Errors++
-		return st, fmt.Errorf("%s: %w", where(name), j.Err)
+		return st, fmt.Errorf("%s: %w", where(name), rerr)
 	}
 	return st, nil
 }
