@@ -469,14 +469,9 @@ func (img *ewfImage) Hashes() map[string]string {
 }
 
 func (img *ewfImage) Close() error {
-	var first error
-	for _, f := range img.files {
-		if err := f.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
+	err := closeAll(img.files)
 	img.files = nil
-	return first
+	return err
 }
 
 func (img *ewfImage) ReadAt(p []byte, off int64) (int, error) {

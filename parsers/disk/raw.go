@@ -55,15 +55,21 @@ func (m *multiFile) Files() []string             { return append([]string(nil), 
 func (m *multiFile) Hashes() map[string]string   { return nil }
 func (m *multiFile) Metadata() map[string]string { return nil }
 
-func (m *multiFile) Close() error {
+// closeAll closes every file of a container and returns the first error.
+func closeAll(files []*os.File) error {
 	var first error
-	for _, f := range m.files {
+	for _, f := range files {
 		if err := f.Close(); err != nil && first == nil {
 			first = err
 		}
 	}
-	m.files = nil
 	return first
+}
+
+func (m *multiFile) Close() error {
+	err := closeAll(m.files)
+	m.files = nil
+	return err
 }
 
 func (m *multiFile) ReadAt(p []byte, off int64) (int, error) {

@@ -412,14 +412,9 @@ func (img *vmdkImage) Hashes() map[string]string   { return nil }
 func (img *vmdkImage) Metadata() map[string]string { return nil }
 
 func (img *vmdkImage) Close() error {
-	var first error
-	for _, f := range img.files {
-		if err := f.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
+	err := closeAll(img.files)
 	img.files = nil
-	return first
+	return err
 }
 
 func (img *vmdkImage) ReadAt(p []byte, off int64) (int, error) {
