@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf16"
+
+	"github.com/foothold/foothold/forge/wire"
 )
 
 // PE describes a small x64 (PE32+) executable or DLL. The forge needs files
@@ -416,7 +417,7 @@ func versionResource(v *VersionInfo, dll bool) ([]byte, error) {
 		if kv[1] == "" {
 			continue
 		}
-		val := utf16z(kv[1])
+		val := wire.UTF16Z(kv[1])
 		if len(val) > 0xFFFF/2 {
 			return nil, fmt.Errorf("pe: version string %s too long", kv[0])
 		}
@@ -442,7 +443,7 @@ func versionResource(v *VersionInfo, dll bool) ([]byte, error) {
 func versionNode(key string, typ, valueLen uint16, value []byte, children [][]byte) []byte {
 	var b bytes.Buffer
 	b.Write(make([]byte, 6))
-	b.Write(utf16z(key))
+	b.Write(wire.UTF16Z(key))
 	align(&b, 4)
 	b.Write(value)
 	for _, c := range children {
@@ -454,15 +455,6 @@ func versionNode(key string, typ, valueLen uint16, value []byte, children [][]by
 	binary.LittleEndian.PutUint16(out[2:], valueLen)
 	binary.LittleEndian.PutUint16(out[4:], typ)
 	return out
-}
-
-func utf16z(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u)+2)
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
-	}
-	return b
 }
 
 func align(b *bytes.Buffer, n int) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -160,6 +161,6 @@ func escapeXML(s string) string { return xmlText.Replace(s) }
 
 // utf16LEWithBOM encodes s as UTF-16LE preceded by FF FE.
 func utf16LEWithBOM(s string) []byte {
-	u := utf16z(s)
+	u := wire.UTF16Z(s)
 	return append([]byte{0xFF, 0xFE}, u[:len(u)-2]...)
 }

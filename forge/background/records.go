@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/foothold/foothold/forge/evtx"
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -279,15 +280,7 @@ func (g *gen) serviceState(t time.Time, s service, running bool) {
 	if running {
 		state, code = "running", 4
 	}
-	g.scm(t, 7036, "", utf16le(fmt.Sprintf("%s/%d", s.key, code)), f("param1", s.display), f("param2", state))
-}
-
-func utf16le(s string) []byte {
-	b := make([]byte, 0, 2*len(s)+2)
-	for _, r := range s {
-		b = append(b, byte(r), byte(r>>8))
-	}
-	return append(b, 0, 0)
+	g.scm(t, 7036, "", wire.UTF16Z(fmt.Sprintf("%s/%d", s.key, code)), f("param1", s.display), f("param2", state))
 }
 
 func (g *gen) windowsUpdate(t time.Time, id uint16, opcode uint8, u update) {

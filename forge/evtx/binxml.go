@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"io"
+
+	"github.com/foothold/foothold/forge/wire"
 )
 
 // A template is an element tree whose leaves are literal text or
@@ -181,7 +183,7 @@ func (e *enc) name(s string) {
 	}
 	off := e.off() + 4
 	e.u32(off)
-	u := utf16le(s)
+	u := wire.UTF16(s)
 	h := nameHash(u)
 	bucket := int(h % 64)
 	head, ok := e.nameHeads[bucket]
@@ -199,7 +201,7 @@ func (e *enc) name(s string) {
 
 // valueText writes literal text.
 func (e *enc) valueText(s string) {
-	u := utf16le(s)
+	u := wire.UTF16(s)
 	e.u8(tokValue)
 	e.u8(tString)
 	e.u16(uint16(len(u) / 2))

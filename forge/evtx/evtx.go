@@ -26,6 +26,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -193,7 +194,7 @@ func prepare(r *Record) (*prepared, error) {
 	// sv[10], the EventRecordID, is filled in by chunk.add.
 	sv[11] = u8(r.Version)
 	if r.UserSID != "" {
-		b, err := sidBytes(r.UserSID)
+		b, err := wire.SID(r.UserSID)
 		if err != nil {
 			return nil, fmt.Errorf("UserSID: %w", err)
 		}

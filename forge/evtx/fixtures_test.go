@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -222,7 +223,7 @@ func systemRecords() []Record {
 	r7045.Qualifiers, r7045.UserSID, r7045.ProcessID, r7045.ThreadID = 16384, admSID, 688, 5432
 	r7036 := pSCM.ev(7036, 0, 0, 0, f("param1", "PSEXESVC"), f("param2", "running"))
 	r7036.Qualifiers, r7036.ProcessID, r7036.ThreadID = 16384, 688, 2200
-	r7036.Binary = utf16le("PSEXESVC/4")
+	r7036.Binary = wire.UTF16("PSEXESVC/4")
 	r104 := pEventlog.user(104, 0, 104, "LogFileCleared", "http://manifests.microsoft.com/win/2004/08/windows/eventlog",
 		f("SubjectUserName", "adm-jsmith"), f("SubjectDomainName", "CORP"), f("Channel", "System"), f("BackupPath", ""))
 	r104.Channel, r104.Keywords = "System", 0x8000000000000000

@@ -5,10 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
-	"unicode/utf16"
 
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -77,7 +76,7 @@ func encodeValue(v any) (val, error) {
 	case nil:
 		return val{typ: tString}, nil
 	case string:
-		out = val{tString, utf16le(x)}
+		out = val{tString, wire.UTF16(x)}
 	case uint8:
 		out = val{tUint8, []byte{x}}
 	case uint16:
@@ -105,7 +104,7 @@ func encodeValue(v any) (val, error) {
 	case SizeT:
 		out = val{tSizeT, binary.LittleEndian.AppendUint64(nil, uint64(x))}
 	case SID:
-		b, err := sidBytes(string(x))
+		b, err := wire.SID(string(x))
 		if err != nil {
 			return val{}, err
 		}
@@ -127,46 +126,6 @@ func encodeValue(v any) (val, error) {
 		return val{}, fmt.Errorf("value of %d bytes exceeds the %d a template value can hold", len(out.b), maxValue)
 	}
 	return out, nil
-}
-
-func utf16le(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
-	}
-	return b
-}
-
-// sidBytes encodes S-R-A-S1-S2... : revision, sub-authority count, 48-bit
-// big-endian authority, little-endian 32-bit sub-authorities.
-func sidBytes(s string) ([]byte, error) {
-	parts := strings.Split(s, "-")
-	if len(parts) < 3 || !strings.EqualFold(parts[0], "S") || len(parts)-3 > 15 {
-		return nil, fmt.Errorf("SID %q: want S-1-<authority>[-<sub>...] with at most 15 sub-authorities", s)
-	}
-	rev, err := strconv.ParseUint(parts[1], 10, 8)
-	if err != nil {
-		return nil, fmt.Errorf("SID %q: revision: %w", s, err)
-	}
-	auth, err := strconv.ParseUint(parts[2], 10, 48)
-	if err != nil {
-		return nil, fmt.Errorf("SID %q: authority: %w", s, err)
-	}
-	b := make([]byte, 8, 8+4*(len(parts)-3))
-	b[0] = byte(rev)
-	b[1] = byte(len(parts) - 3)
-	for i := 0; i < 6; i++ {
-		b[2+i] = byte(auth >> (8 * (5 - i)))
-	}
-	for _, p := range parts[3:] {
-		n, err := strconv.ParseUint(p, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("SID %q: sub-authority %q: %w", s, p, err)
-		}
-		b = binary.LittleEndian.AppendUint32(b, uint32(n))
-	}
-	return b, nil
 }
 
 // guidBytes encodes a GUID in its mixed-endian binary form.

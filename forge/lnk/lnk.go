@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -367,14 +368,6 @@ func isASCII(s string) bool {
 	return true
 }
 
-func utf16z(s string) []byte {
-	var b []byte
-	for _, c := range utf16.Encode([]rune(s)) {
-		b = binary.LittleEndian.AppendUint16(b, c)
-	}
-	return append(b, 0, 0)
-}
-
 // linkInfo builds the LinkInfo structure: VolumeID and local base path for
 // a local target, CommonNetworkRelativeLink and path suffix for UNC.
 func linkInfo(l Link, t target) []byte {
@@ -408,10 +401,10 @@ func linkInfo(l Link, t target) []byte {
 	if unicode {
 		if !t.unc {
 			le.PutUint32(body[28:], uint32(len(body)))
-			body = append(body, utf16z(local)...)
+			body = append(body, wire.UTF16Z(local)...)
 		}
 		le.PutUint32(body[32:], uint32(len(body)))
-		body = append(body, utf16z(suffix)...)
+		body = append(body, wire.UTF16Z(suffix)...)
 	}
 	le.PutUint32(body[0:], uint32(len(body)))
 	return body
@@ -429,7 +422,7 @@ func volumeID(l Link) []byte {
 		// Offset 0x14 means "see the Unicode offset", which follows.
 		le.PutUint32(v[12:], 0x14)
 		v = le.AppendUint32(v, 0x14)
-		v = append(v, utf16z(l.VolumeLabel)...)
+		v = append(v, wire.UTF16Z(l.VolumeLabel)...)
 	}
 	le.PutUint32(v[0:], uint32(len(v)))
 	return v
@@ -449,7 +442,7 @@ func networkLink(share string) []byte {
 	n = append(append(n, ansi(share)...), 0)
 	if unicode {
 		le.PutUint32(n[0x14:], uint32(len(n)))
-		n = append(n, utf16z(share)...)
+		n = append(n, wire.UTF16Z(share)...)
 	}
 	le.PutUint32(n[0:], uint32(len(n)))
 	return n
@@ -463,7 +456,7 @@ func envBlock(sig uint32, s string) []byte {
 	binary.LittleEndian.PutUint32(b[4:], sig)
 	a := ansi(s)
 	copy(b[8:8+259], a)
-	u := utf16z(s)
+	u := wire.UTF16Z(s)
 	copy(b[268:268+518], u)
 	return b
 }

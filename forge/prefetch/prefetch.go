@@ -16,6 +16,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -108,15 +109,6 @@ func Write(w io.Writer, f File, compress bool) error {
 	return nil
 }
 
-func utf16z(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u)+2)
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
-	}
-	return b
-}
-
 func chars(s string) int { return len(utf16.Encode([]rune(s))) }
 
 func pad8(b []byte) []byte {
@@ -174,11 +166,11 @@ func build(f File) ([]byte, error) {
 		t := buf[tracesOff+i*traceChainSize:]
 		le.PutUint32(t[0:], 1) // blocks loaded
 		t[4] = 0x02
-		names = append(names, utf16z(fn)...)
+		names = append(names, wire.UTF16Z(fn)...)
 	}
 	buf = append(buf, names...)
 	execOff := len(buf)
-	buf = append(buf, utf16z(f.Path)...)
+	buf = append(buf, wire.UTF16Z(f.Path)...)
 	buf = pad8(buf)
 
 	// Volumes: fixed-size entries first, then each volume's strings.
@@ -195,7 +187,7 @@ func build(f File) ([]byte, error) {
 		le.PutUint32(vols[e+4:], uint32(chars(v.DevicePath)))
 		le.PutUint64(vols[e+8:], uint64(v.Created))
 		le.PutUint32(vols[e+16:], v.Serial)
-		vols = pad8(append(vols, utf16z(v.DevicePath)...))
+		vols = pad8(append(vols, wire.UTF16Z(v.DevicePath)...))
 
 		// File references: version 3, no entries (we know no MFT numbers).
 		le.PutUint32(vols[e+20:], uint32(len(vols)))
@@ -218,7 +210,7 @@ func build(f File) ([]byte, error) {
 			var l [2]byte
 			le.PutUint16(l[:], uint16(chars(d)))
 			vols = append(vols, l[:]...)
-			vols = append(vols, utf16z(d)...)
+			vols = append(vols, wire.UTF16Z(d)...)
 		}
 		vols = pad8(vols)
 	}
@@ -229,7 +221,7 @@ func build(f File) ([]byte, error) {
 	copy(buf[4:], "SCCA")
 	le.PutUint32(buf[8:], 0x11)
 	le.PutUint32(buf[12:], uint32(len(buf)))
-	exe := utf16z(name)
+	exe := wire.UTF16Z(name)
 	copy(buf[16:16+60], exe)
 	le.PutUint32(buf[76:], Hash(f.Path))
 

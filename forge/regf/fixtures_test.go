@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -23,7 +24,7 @@ func ft(s string) event.FileTime {
 func unix(s string) uint32 { return uint32(ft(s).Time().Unix()) }
 
 func u16str(s string) ([]byte, []byte) {
-	d := utf16le(s)
+	d := wire.UTF16(s)
 	return binary.LittleEndian.AppendUint32(nil, uint32(len(d))), d
 }
 
@@ -320,7 +321,7 @@ func bigFixture() fixture {
 	}
 	edge.Set(Value{Name: "", Type: TypeNone}, Value{Name: "none4", Type: TypeNone, Data: []byte{1, 2, 3, 4}},
 		Value{Name: "be", Type: TypeDWORDBigEndian, Data: []byte{0, 0, 1, 2}},
-		Value{Name: "link", Type: TypeLink, Data: utf16le(`\Registry\Machine\System\ControlSet001`)},
+		Value{Name: "link", Type: TypeLink, Data: wire.UTF16(`\Registry\Machine\System\ControlSet001`)},
 		Value{Name: "odd", Type: 0x10000005, Data: []byte{9, 8, 7, 6}},
 		QWORD("q", 0xFEDCBA9876543210), MultiString("multi", "a", "", "c"), MultiString("empty"),
 		String("s", ""), ExpandString("x", "%TEMP%\\x"), String("名前", "値"),

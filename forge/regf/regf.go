@@ -13,8 +13,8 @@ package regf
 import (
 	"encoding/binary"
 	"strings"
-	"unicode/utf16"
 
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -53,24 +53,13 @@ type Value struct {
 	Data []byte
 }
 
-// utf16z encodes s as UTF-16LE with a terminating NUL, as the registry API
-// stores REG_SZ data.
-func utf16z(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u)+2)
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
-	}
-	return b
-}
-
 // String is a REG_SZ value.
-func String(name, s string) Value { return Value{Name: name, Type: TypeString, Data: utf16z(s)} }
+func String(name, s string) Value { return Value{Name: name, Type: TypeString, Data: wire.UTF16Z(s)} }
 
 // ExpandString is a REG_EXPAND_SZ value (environment variables left
 // unexpanded, e.g. %SystemRoot%).
 func ExpandString(name, s string) Value {
-	return Value{Name: name, Type: TypeExpandString, Data: utf16z(s)}
+	return Value{Name: name, Type: TypeExpandString, Data: wire.UTF16Z(s)}
 }
 
 // DWORD is a REG_DWORD value.
@@ -93,7 +82,7 @@ func Binary(name string, b []byte) Value {
 func MultiString(name string, s ...string) Value {
 	var d []byte
 	for _, x := range s {
-		d = append(d, utf16z(x)...)
+		d = append(d, wire.UTF16Z(x)...)
 	}
 	d = append(d, 0, 0)
 	return Value{Name: name, Type: TypeMultiString, Data: d}

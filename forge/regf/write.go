@@ -11,6 +11,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -155,10 +156,10 @@ func validate(root *Key) (int, error) {
 		if strings.Contains(k.Name, `\`) {
 			return fmt.Errorf("regf: key name %q contains a backslash", path)
 		}
-		if l := utf16Len(k.Name); l > maxKeyNameLen {
+		if l := wire.UTF16Len(k.Name); l > maxKeyNameLen {
 			return fmt.Errorf("regf: key name %s is %d characters (limit %d)", path, l, maxKeyNameLen)
 		}
-		if l := utf16Len(k.Class); 2*l > 0xFFFF {
+		if l := wire.UTF16Len(k.Class); 2*l > 0xFFFF {
 			return fmt.Errorf("regf: key %s class name is %d characters", path, l)
 		}
 		// Counts beyond these make cells no hive bin offset can address
@@ -170,7 +171,7 @@ func validate(root *Key) (int, error) {
 			if !utf8.ValidString(v.Name) {
 				return fmt.Errorf("regf: key %s value %d: name %q is not valid UTF-8", path, i, v.Name)
 			}
-			if l := utf16Len(v.Name); l > maxValueNameLen {
+			if l := wire.UTF16Len(v.Name); l > maxValueNameLen {
 				return fmt.Errorf("regf: key %s value %d name is %d characters (limit %d)", path, i, l, maxValueNameLen)
 			}
 			if len(v.Data) > maxSegments*bigDataSegment {
@@ -265,7 +266,7 @@ func (b *builder) key(k *Key, parent uint32, root bool, depth int) (uint32, erro
 	}
 	classOff, classLen := uint32(noCell), 0
 	if k.Class != "" {
-		cls := utf16le(k.Class)
+		cls := wire.UTF16(k.Class)
 		classOff, classLen = b.alloc(len(cls)), len(cls)
 		copy(b.cell(classOff), cls)
 	}
@@ -276,7 +277,7 @@ func (b *builder) key(k *Key, parent uint32, root bool, depth int) (uint32, erro
 		for i, v := range k.Values {
 			vk := b.value(v)
 			binary.LittleEndian.PutUint32(b.cell(valuesOff)[4*i:], vk)
-			maxVName = max(maxVName, 2*utf16Len(v.Name))
+			maxVName = max(maxVName, 2*wire.UTF16Len(v.Name))
 			maxVData = max(maxVData, len(v.Data))
 		}
 	}
@@ -289,8 +290,8 @@ func (b *builder) key(k *Key, parent uint32, root bool, depth int) (uint32, erro
 			return 0, err
 		}
 		offs[i] = off
-		maxSName = max(maxSName, 2*utf16Len(sk.Name))
-		maxSClass = max(maxSClass, 2*utf16Len(sk.Class))
+		maxSName = max(maxSName, 2*wire.UTF16Len(sk.Name))
+		maxSClass = max(maxSClass, 2*wire.UTF16Len(sk.Class))
 	}
 	listOff := b.subkeyList(subs, offs)
 
@@ -481,17 +482,6 @@ func lhHash(name string) uint32 {
 	return h
 }
 
-func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
-
-func utf16le(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
-	}
-	return b
-}
-
 // encodeName stores a name one byte per character (the "compressed" form
 // Windows uses whenever it can) or as UTF-16LE. Characters 0x80-0x9F are
 // not compressed: readers decode compressed names as Windows-1252, where
@@ -500,7 +490,7 @@ func encodeName(s string) ([]byte, bool) {
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
 		if r >= 0x100 || (r >= 0x80 && r < 0xA0) {
-			return utf16le(s), false
+			return wire.UTF16(s), false
 		}
 		b = append(b, byte(r))
 	}

@@ -3,9 +3,9 @@ package scenario
 import (
 	"fmt"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/foothold/foothold/forge/evtx"
+	"github.com/foothold/foothold/forge/wire"
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -312,17 +312,8 @@ func sys7045(userSID, name, image, start, account string) evtx.Record {
 func sys7036(display, key, state string, code int) evtx.Record {
 	r := pSCM.ev(7036, 0, 0, 0, f("param1", display), f("param2", state))
 	r.Qualifiers, r.ProcessID, r.ThreadID = 16384, 688, 2200
-	r.Binary = utf16le(fmt.Sprintf("%s/%d", key, code))
+	r.Binary = wire.UTF16(fmt.Sprintf("%s/%d", key, code))
 	return r
-}
-
-func utf16le(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		b[2*i], b[2*i+1] = byte(c), byte(c>>8)
-	}
-	return b
 }
 
 // sysmonUTC is Sysmon's UtcTime: UTC with milliseconds.

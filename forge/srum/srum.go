@@ -10,12 +10,11 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"github.com/foothold/foothold/forge/ese"
+	"github.com/foothold/foothold/forge/wire"
 )
 
 // Table names.
@@ -237,7 +236,7 @@ func tables(db DB) ([]ese.Table, time.Time, error) {
 		}
 		var blob []byte
 		if typ == IDUser {
-			b, err := sidBytes(name)
+			b, err := wire.SID(name)
 			if err != nil {
 				return 0, err
 			}
@@ -246,7 +245,7 @@ func tables(db DB) ([]ese.Table, time.Time, error) {
 			if name == "" {
 				return 0, fmt.Errorf("empty application name")
 			}
-			blob = utf16z(name)
+			blob = wire.UTF16Z(name)
 		}
 		n := int32(len(ids) + 1)
 		ids[k] = n
@@ -275,38 +274,6 @@ func tables(db DB) ([]ese.Table, time.Time, error) {
 		provs[r.table].Rows = append(provs[r.table].Rows, er)
 	}
 	return append([]ese.Table{idMap}, provs...), latest.UTC(), nil
-}
-
-// utf16z encodes s as NUL-terminated UTF-16LE, as IdBlob names are.
-func utf16z(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 0, 2*len(u)+2)
-	for _, c := range u {
-		b = append(b, byte(c), byte(c>>8))
-	}
-	return append(b, 0, 0)
-}
-
-// sidBytes encodes a SID string in binary: revision, sub-authority
-// count, 48-bit big-endian authority, little-endian sub-authorities.
-func sidBytes(s string) ([]byte, error) {
-	parts := strings.Split(s, "-")
-	if len(parts) < 3 || !strings.EqualFold(parts[0], "S") || parts[1] != "1" || len(parts)-3 > 15 {
-		return nil, fmt.Errorf("%q is not a SID", s)
-	}
-	auth, err := strconv.ParseUint(parts[2], 10, 48)
-	if err != nil {
-		return nil, fmt.Errorf("SID %q: authority: %w", s, err)
-	}
-	b := []byte{1, byte(len(parts) - 3), byte(auth >> 40), byte(auth >> 32), byte(auth >> 24), byte(auth >> 16), byte(auth >> 8), byte(auth)}
-	for _, p := range parts[3:] {
-		v, err := strconv.ParseUint(p, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("SID %q: sub-authority %q: %w", s, p, err)
-		}
-		b = append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
-	}
-	return b, nil
 }
 
 // fileTime converts t to a FILETIME (100 ns ticks since 1601); zero stays 0.

@@ -118,7 +118,7 @@ func expected(db DB) (map[string][]xrow, map[string]int, map[string]int) {
 	return out, appIDs, userIDs
 }
 
-// sidHex encodes a SID for comparison, independently of sidBytes.
+// sidHex encodes a SID for comparison, independently of wire.SID.
 func sidHex(s string) string {
 	p := strings.Split(s, "-")
 	auth, _ := strconv.ParseUint(p[2], 10, 64)
