@@ -6,7 +6,8 @@ import (
 	"math"
 	"sort"
 	"time"
-	"unicode/utf16"
+
+	"github.com/foothold/foothold/forge/wire"
 )
 
 // ColumnType is a JET_COLTYP value.
@@ -87,12 +88,7 @@ func encodeValue(col *Column, v any) ([]byte, error) {
 			return append([]byte(nil), x...), nil
 		case string:
 			if col.CodePage == 1200 {
-				u := utf16.Encode([]rune(x))
-				b := make([]byte, 2*len(u))
-				for i, c := range u {
-					binary.LittleEndian.PutUint16(b[2*i:], c)
-				}
-				return b, nil
+				return wire.UTF16(x), nil
 			}
 			for _, r := range x {
 				if r > 0x7f {
