@@ -40,7 +40,28 @@ type Ingest struct {
 
 type op struct {
 	rows []row
-	fn   func(tx *sql.Tx) error
+	fn   func(tx *wtx) error
+}
+
+// wtx is the writer's transaction. Its statements stay prepared until the
+// commit: an image with tens of thousands of candidate artifacts runs the
+// same source INSERT and UPDATE for each, and preparing them every time
+// was a fifth of the writer's time (measured on the benchmark image).
+type wtx struct {
+	*sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func (t *wtx) Exec(query string, args ...any) (sql.Result, error) {
+	st := t.stmts[query]
+	if st == nil {
+		var err error
+		if st, err = t.Prepare(query); err != nil {
+			return nil, err
+		}
+		t.stmts[query] = st
+	}
+	return st.Exec(args...)
 }
 
 type row struct {
@@ -177,7 +198,7 @@ func (in *Ingest) Host(name string) int64 {
 	id := in.nextHost
 	in.nextHost++
 	in.hosts[key] = id
-	in.send(op{fn: func(tx *sql.Tx) error {
+	in.send(op{fn: func(tx *wtx) error {
 		// Reuse a host another evidence already created under this name
 		// only if it came from events too; identity resolution is the
 		// movement package's job, not the writer's.
@@ -207,7 +228,7 @@ func (in *Ingest) SetHost(h event.Host) {
 	in.mu.Lock()
 	in.hosts[strings.ToLower(h.Name)] = id
 	in.mu.Unlock()
-	in.send(op{fn: func(tx *sql.Tx) error {
+	in.send(op{fn: func(tx *wtx) error {
 		_, err := tx.Exec(`UPDATE hosts SET name = ?, domain = ?, os = ?, tz = ?, origin = ?, details = ? WHERE id = ?`,
 			h.Name, h.Domain, h.OS, h.TZ, h.Origin, string(d), id)
 		return err
@@ -225,7 +246,7 @@ func (in *Ingest) AddVolume(v Volume) int64 {
 	in.nextVol++
 	in.mu.Unlock()
 	evid := in.Evidence.ID
-	in.send(op{fn: func(tx *sql.Tx) error {
+	in.send(op{fn: func(tx *wtx) error {
 		_, err := tx.Exec(`INSERT INTO volumes(id, evidence_id, idx, scheme, offset, size, type, name, fs, serial, label, skipped)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, id, evid, v.Index, v.Scheme, v.Offset, v.Size, v.Type, v.Name, v.FS,
 			v.Serial, v.Label, v.Skipped)
@@ -264,7 +285,7 @@ func (in *Ingest) beginSource(volumeID int64, path, parser, artifact string) *So
 		vol = volumeID
 	}
 	stamp := in.c.stamp()
-	in.send(op{fn: func(tx *sql.Tx) error {
+	in.send(op{fn: func(tx *wtx) error {
 		_, err := tx.Exec(`INSERT INTO sources(id, evidence_id, volume_id, host_id, path, parser, artifact, status, started)
 			VALUES (?,?,?,?,?,?,?,'running',?)`, id, evid, vol, in.hostID, path, parser, artifact, stamp)
 		return err
@@ -330,7 +351,7 @@ func (s *Source) Done(records, errorsSeen int64, perr error) {
 		errorsSeen = 1
 	}
 	id, events, stamp := s.ID, s.events, s.in.c.stamp()
-	s.in.send(op{fn: func(tx *sql.Tx) error {
+	s.in.send(op{fn: func(tx *wtx) error {
 		_, err := tx.Exec(`UPDATE sources SET status = ?, records = ?, events = ?, errors = ?, error = ?, finished = ? WHERE id = ?`,
 			status, records, events, errorsSeen, msg, stamp, id)
 		return err
@@ -339,7 +360,7 @@ func (s *Source) Done(records, errorsSeen int64, perr error) {
 
 // SetVolumeIdentity records what the filesystem says about a volume.
 func (in *Ingest) SetVolumeIdentity(volumeID int64, serial, label string) {
-	in.send(op{fn: func(tx *sql.Tx) error {
+	in.send(op{fn: func(tx *wtx) error {
 		_, err := tx.Exec(`UPDATE volumes SET serial = ?, label = ? WHERE id = ?`, serial, label, volumeID)
 		return err
 	}})
@@ -404,7 +425,7 @@ func (in *Ingest) writer() {
 	defer close(in.done)
 	db := in.c.DB
 	var (
-		tx       *sql.Tx
+		tx       *wtx
 		one      *sql.Stmt
 		many     *sql.Stmt
 		pending  int
@@ -412,10 +433,11 @@ func (in *Ingest) writer() {
 		args     = make([]any, 0, multiRows*14)
 	)
 	begin := func() error {
-		var err error
-		if tx, err = db.Begin(); err != nil {
+		t, err := db.Begin()
+		if err != nil {
 			return err
 		}
+		tx = &wtx{Tx: t, stmts: map[string]*sql.Stmt{}}
 		const cols = `INSERT INTO events(ts, ts_desc, macb, host_id, source_id, artifact, type, user, path, message, fields, record, offset) VALUES `
 		const ph = `(?,?,?,?,?,?,?,?,?,?,?,?,?)`
 		if one, err = tx.Prepare(cols + ph); err != nil {

@@ -262,6 +262,13 @@ func (a *App) ingestOne(ctx context.Context, c *timeline.Case, o *IngestOptions,
 		err = walk.Folder(ctx, abs, wo)
 	}
 	stopBar()
+	if ferr := in.Finish(err); ferr != nil && err == nil {
+		err = ferr
+	}
+	// The hash is awaited only now, so that it runs on the second core
+	// while Finish builds the indexes on the first. A hash that fails
+	// leaves a complete timeline under its provisional id, which the next
+	// ingest of the same file resolves (see the quick-id path above).
 	var sha string
 	if hashWait != nil {
 		var herr error
@@ -269,11 +276,6 @@ func (a *App) ingestOne(ctx context.Context, c *timeline.Case, o *IngestOptions,
 			err = fmt.Errorf("hashing %s: %w", path, herr)
 		}
 	}
-	if ferr := in.Finish(err); ferr != nil && err == nil {
-		err = ferr
-	}
-	// Only after Finish: until then the writer holds the case's single
-	// connection in its transaction.
 	if sha != "" {
 		if serr := c.SetSHA256(ctx, ev.ID, sha); serr != nil {
 			err = errors.Join(err, fmt.Errorf("recording sha256: %w (is this evidence already in the case under another name?)", serr))
