@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 
 	"github.com/foothold/foothold/parsers/walk"
 )
@@ -89,7 +91,7 @@ func evidenceHash(ctx context.Context, kind walk.Kind, root string, files []stri
 		if kind == walk.KindFolder {
 			w = one
 		}
-		_, err = copyCtx(ctx, w, f, buf)
+		err = hashFile(ctx, w, f, buf)
 		f.Close()
 		if err != nil {
 			return "", fmt.Errorf("hashing %s: %w", p, err)
@@ -102,24 +104,77 @@ func evidenceHash(ctx context.Context, kind walk.Kind, root string, files []stri
 	return hex.EncodeToString(all.Sum(nil)), nil
 }
 
-func copyCtx(ctx context.Context, w io.Writer, r io.Reader, buf []byte) (int64, error) {
-	var total int64
-	for {
+// lseek whence values for sparse files (Linux, the BSDs, macOS, Solaris).
+const (
+	seekData = 3
+	seekHole = 4
+)
+
+// zeros stands in for the holes of sparse images.
+var zeros = make([]byte, 1<<20)
+
+// hashFile writes f's bytes to w. Holes in a sparse file (raw images made
+// with dd conv=sparse or qemu-img often are) are written from a zero
+// buffer instead of being read: the kernel would only zero-fill them, and
+// on the benchmark's 2 GiB image with 268 MB allocated that read was a
+// fifth of the hashing CPU. Where the filesystem cannot say, the whole
+// file counts as data.
+func hashFile(ctx context.Context, w io.Writer, f *os.File, buf []byte) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	for off := int64(0); off < size; {
+		data, hole := off, size
+		if d, err := f.Seek(off, seekData); err == nil {
+			data = min(d, size)
+			if h, err := f.Seek(data, seekHole); err == nil {
+				hole = min(h, size)
+			}
+		} else if errors.Is(err, syscall.ENXIO) {
+			data = size // only a hole remains
+		}
+		if err := writeZeros(ctx, w, data-off); err != nil {
+			return err
+		}
+		if err := copyRange(ctx, w, f, data, hole-data, buf); err != nil {
+			return err
+		}
+		off = max(hole, data)
+	}
+	return nil
+}
+
+func writeZeros(ctx context.Context, w io.Writer, n int64) error {
+	for n > 0 {
 		if err := ctx.Err(); err != nil {
-			return total, err
+			return err
 		}
-		n, err := r.Read(buf)
-		if n > 0 {
-			w.Write(buf[:n])
-			total += int64(n)
+		k := min(n, int64(len(zeros)))
+		w.Write(zeros[:k])
+		n -= k
+	}
+	return nil
+}
+
+func copyRange(ctx context.Context, w io.Writer, f *os.File, off, n int64, buf []byte) error {
+	for n > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if err == io.EOF {
-			return total, nil
+		k, err := f.ReadAt(buf[:min(n, int64(len(buf)))], off)
+		w.Write(buf[:k])
+		off += int64(k)
+		n -= int64(k)
+		if err == io.EOF && n > 0 {
+			return fmt.Errorf("%s: file shrank while hashing (at offset %d)", f.Name(), off)
 		}
-		if err != nil {
-			return total, err
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("%s offset %d: %w", f.Name(), off, err)
 		}
 	}
+	return nil
 }
 
 // hashInBackground hashes evidence while it is parsed; the returned
