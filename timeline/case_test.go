@@ -173,3 +173,24 @@ func TestFileTimeString(t *testing.T) {
 		t.Errorf("parse: %d %v", ft, err)
 	}
 }
+
+// The writer executes statements through Query (see run); a failing
+// statement must still fail, and a good one must still write.
+func TestRunReportsErrors(t *testing.T) {
+	c := newCase(t)
+	st, err := c.DB.Prepare(`INSERT INTO tui_filters(name, query) VALUES (?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := run(st, []any{"f", "q"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(st, []any{"f", "again"}); err == nil {
+		t.Fatal("duplicate primary key: no error")
+	}
+	var q string
+	if err := c.DB.QueryRow(`SELECT query FROM tui_filters WHERE name = 'f'`).Scan(&q); err != nil || q != "q" {
+		t.Fatalf("row after run: %q, %v", q, err)
+	}
+}

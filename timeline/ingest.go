@@ -52,16 +52,16 @@ type wtx struct {
 	stmts map[string]*sql.Stmt
 }
 
-func (t *wtx) Exec(query string, args ...any) (sql.Result, error) {
+func (t *wtx) exec(query string, args ...any) error {
 	st := t.stmts[query]
 	if st == nil {
 		var err error
 		if st, err = t.Prepare(query); err != nil {
-			return nil, err
+			return err
 		}
 		t.stmts[query] = st
 	}
-	return st.Exec(args...)
+	return run(st, args)
 }
 
 type row struct {
@@ -202,7 +202,7 @@ func (in *Ingest) Host(name string) int64 {
 		// Reuse a host another evidence already created under this name
 		// only if it came from events too; identity resolution is the
 		// movement package's job, not the writer's.
-		_, err := tx.Exec(`INSERT INTO hosts(id, name, origin) VALUES (?, ?, 'event')`, id, name)
+		err := tx.exec(`INSERT INTO hosts(id, name, origin) VALUES (?, ?, 'event')`, id, name)
 		return err
 	}})
 	return id
@@ -229,7 +229,7 @@ func (in *Ingest) SetHost(h event.Host) {
 	in.hosts[strings.ToLower(h.Name)] = id
 	in.mu.Unlock()
 	in.send(op{fn: func(tx *wtx) error {
-		_, err := tx.Exec(`UPDATE hosts SET name = ?, domain = ?, os = ?, tz = ?, origin = ?, details = ? WHERE id = ?`,
+		err := tx.exec(`UPDATE hosts SET name = ?, domain = ?, os = ?, tz = ?, origin = ?, details = ? WHERE id = ?`,
 			h.Name, h.Domain, h.OS, h.TZ, h.Origin, string(d), id)
 		return err
 	}})
@@ -247,7 +247,7 @@ func (in *Ingest) AddVolume(v Volume) int64 {
 	in.mu.Unlock()
 	evid := in.Evidence.ID
 	in.send(op{fn: func(tx *wtx) error {
-		_, err := tx.Exec(`INSERT INTO volumes(id, evidence_id, idx, scheme, offset, size, type, name, fs, serial, label, skipped)
+		err := tx.exec(`INSERT INTO volumes(id, evidence_id, idx, scheme, offset, size, type, name, fs, serial, label, skipped)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, id, evid, v.Index, v.Scheme, v.Offset, v.Size, v.Type, v.Name, v.FS,
 			v.Serial, v.Label, v.Skipped)
 		return err
@@ -286,7 +286,7 @@ func (in *Ingest) beginSource(volumeID int64, path, parser, artifact string) *So
 	}
 	stamp := in.c.stamp()
 	in.send(op{fn: func(tx *wtx) error {
-		_, err := tx.Exec(`INSERT INTO sources(id, evidence_id, volume_id, host_id, path, parser, artifact, status, started)
+		err := tx.exec(`INSERT INTO sources(id, evidence_id, volume_id, host_id, path, parser, artifact, status, started)
 			VALUES (?,?,?,?,?,?,?,'running',?)`, id, evid, vol, in.hostID, path, parser, artifact, stamp)
 		return err
 	}})
@@ -352,7 +352,7 @@ func (s *Source) Done(records, errorsSeen int64, perr error) {
 	}
 	id, events, stamp := s.ID, s.events, s.in.c.stamp()
 	s.in.send(op{fn: func(tx *wtx) error {
-		_, err := tx.Exec(`UPDATE sources SET status = ?, records = ?, events = ?, errors = ?, error = ?, finished = ? WHERE id = ?`,
+		err := tx.exec(`UPDATE sources SET status = ?, records = ?, events = ?, errors = ?, error = ?, finished = ? WHERE id = ?`,
 			status, records, events, errorsSeen, msg, stamp, id)
 		return err
 	}})
@@ -361,7 +361,7 @@ func (s *Source) Done(records, errorsSeen int64, perr error) {
 // SetVolumeIdentity records what the filesystem says about a volume.
 func (in *Ingest) SetVolumeIdentity(volumeID int64, serial, label string) {
 	in.send(op{fn: func(tx *wtx) error {
-		_, err := tx.Exec(`UPDATE volumes SET serial = ?, label = ? WHERE id = ?`, serial, label, volumeID)
+		err := tx.exec(`UPDATE volumes SET serial = ?, label = ? WHERE id = ?`, serial, label, volumeID)
 		return err
 	}})
 }
@@ -483,7 +483,7 @@ func (in *Ingest) writer() {
 			for i := range rows[:multiRows] {
 				args = rows[i].appendArgs(args)
 			}
-			if _, err := many.Exec(args...); err != nil {
+			if err := run(many, args); err != nil {
 				fail(err)
 				break
 			}
@@ -493,7 +493,7 @@ func (in *Ingest) writer() {
 			if in.failed() != nil {
 				break
 			}
-			if _, err := one.Exec(rows[i].appendArgs(args[:0])...); err != nil {
+			if err := run(one, rows[i].appendArgs(args[:0])); err != nil {
 				fail(err)
 			}
 		}
@@ -509,6 +509,26 @@ func (in *Ingest) writer() {
 			fail(err)
 		}
 	}
+}
+
+// run executes a statement through Query rather than Exec: go-sqlite3 binds a
+// query's arguments and takes its first step in one cgo call, where Exec
+// makes one call per argument (832 for a 64-row statement): 32% more rows/s
+// measured on the corpus $MFT's events. Next is called even though
+// INSERT and UPDATE return no rows, so the statement is stepped to its end whether
+// the driver steps eagerly (it does now, in that same call) or lazily.
+func run(st *sql.Stmt, args []any) error {
+	rows, err := st.Query(args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	return rows.Close()
 }
 
 func (r *row) appendArgs(a []any) []any {
