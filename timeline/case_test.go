@@ -194,3 +194,45 @@ func TestRunReportsErrors(t *testing.T) {
 		t.Fatalf("row after run: %q, %v", q, err)
 	}
 }
+
+// SameFields reuses the previous event's encoding; an event without it is
+// encoded afresh, even right after one that had it.
+func TestSameFields(t *testing.T) {
+	c := newCase(t)
+	in, err := c.BeginIngest(context.Background(), &Evidence{Path: "/ev/s", Format: "raw", Size: 1, SHA256: "s", Host: "H"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := in.BeginSource(0, `\$MFT`, "ntfs", event.MFT)
+	x := []event.Field{{Key: "k", Value: "x"}}
+	for i, ev := range []event.Event{
+		{Fields: x, SameFields: true}, // first event of a source: nothing to reuse
+		{Fields: x, SameFields: true},
+		{Fields: []event.Field{{Key: "k", Value: "y"}}},
+		{Fields: []event.Field{{Key: "k", Value: "y"}}, SameFields: true},
+	} {
+		ev.Artifact, ev.Type, ev.Record = event.MFT, "si", int64(i)
+		if err := src.Emit(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.Done(4, 0, nil)
+	if err := in.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := c.DB.Query(`SELECT fields FROM events ORDER BY record`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var f string
+		rows.Scan(&f)
+		got = append(got, f)
+	}
+	want := []string{`{"k":"x"}`, `{"k":"x"}`, `{"k":"y"}`, `{"k":"y"}`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("fields %q, want %q", got, want)
+	}
+}

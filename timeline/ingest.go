@@ -263,6 +263,7 @@ type Source struct {
 	host    int64
 	batch   []row
 	buf     []byte // fields encoding scratch, reused across events
+	fields  string // the last event's encoded fields (see event.Event.SameFields)
 	events  int64
 	started time.Time
 }
@@ -308,11 +309,14 @@ func (s *Source) Emit(e *event.Event) error {
 	if e.Host != "" {
 		host = s.in.Host(e.Host)
 	}
-	s.buf = appendFields(s.buf[:0], e.Fields)
+	if !e.SameFields || s.events == 0 {
+		s.buf = appendFields(s.buf[:0], e.Fields)
+		s.fields = string(s.buf)
+	}
 	s.batch = append(s.batch, row{
 		ts: e.Time.Ticks(), tsDesc: e.TimeDesc, macb: e.MACB, host: host, source: s.ID,
 		artifact: e.Artifact, typ: e.Type, user: e.User, path: e.Path, message: e.Message,
-		fields: string(s.buf), record: e.Record, offset: e.Offset,
+		fields: s.fields, record: e.Record, offset: e.Offset,
 	})
 	s.events++
 	if len(s.batch) >= batchRows {

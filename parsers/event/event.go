@@ -163,8 +163,12 @@ type Event struct {
 	Path     string
 	Message  string
 	Fields   []Field
-	Record   int64 // record number (MFT entry, USN, EVTX record id); -1 if none
-	Offset   int64 // byte offset of the record in the artifact; -1 if none
+	// SameFields promises that Fields are the previous event's, unchanged
+	// (one MFT entry's $SI times share one field set), so a sink may reuse
+	// what it made of them. Leave false when in doubt.
+	SameFields bool
+	Record     int64 // record number (MFT entry, USN, EVTX record id); -1 if none
+	Offset     int64 // byte offset of the record in the artifact; -1 if none
 }
 
 // Add appends a field and returns the event, so parsers can chain.

@@ -427,6 +427,7 @@ func (p *mftPass) emitEntry(f *entryFacts) error {
 		vals, macb := macbGroups(f.si.m, f.si.a, f.si.c, f.si.b)
 		for i, v := range vals {
 			reset("si", fields)
+			e.SameFields = i > 0
 			e.Time = event.FileTime(v)
 			e.MACB = macb[i]
 			e.TimeDesc = "$SI [" + macb[i] + "]"
@@ -442,6 +443,7 @@ func (p *mftPass) emitEntry(f *entryFacts) error {
 		vals, macb := macbGroups(n.m, n.a, n.c, n.b)
 		for i, v := range vals {
 			reset("fn", fields)
+			e.SameFields = i > 0
 			e.Time = event.FileTime(v)
 			e.MACB = macb[i]
 			e.TimeDesc = "$FN [" + macb[i] + "]"
