@@ -154,9 +154,11 @@ func (c *Case) finishEvidence(id, firstEvent int64, status, errText string) erro
 	if _, err := c.DB.Exec(indexes); err != nil {
 		return fmt.Errorf("indexes: %w", err)
 	}
-	if _, err := c.DB.Exec(`INSERT INTO events_fts(rowid, text)
-		SELECT id, `+ftsText+` FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
-		firstEvent, id); err != nil {
+	var upto int64
+	if err := c.DB.QueryRow(`SELECT fts_upto FROM evidence WHERE id = ?`, id).Scan(&upto); err != nil {
+		return err
+	}
+	if _, err := c.DB.Exec(ftsCatchUp, max(firstEvent, upto+1), id); err != nil {
 		return fmt.Errorf("full-text index: %w", err)
 	}
 	_, err := c.DB.Exec(`UPDATE sources SET status = 'interrupted', finished = ? WHERE evidence_id = ? AND status = 'running'`,

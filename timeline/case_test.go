@@ -129,14 +129,27 @@ func TestCrashedIngestRecoveredOnOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// More rows than the writer full-text indexes at a time, so some were
+	// indexed during the load.
+	const n = 2*ftsRows + 100
 	src := in.beginSource(0, "x", "p", event.MFT)
-	src.Emit(&event.Event{Time: 1, Artifact: event.MFT, Message: "one"})
+	for i := range n {
+		src.Emit(&event.Event{Time: 1, Artifact: event.MFT, Message: fmt.Sprintf("one w%d", i)})
+	}
 	src.flush()
 	close(in.ops)
 	<-in.done
-	// Simulate a dead process: the pid no longer exists.
-	if _, err := c.DB.Exec(`UPDATE evidence SET pid = 999999999`); err != nil {
-		t.Fatal(err)
+	// Simulate a dead process (the pid no longer exists) that committed
+	// rows beyond those it had indexed.
+	cut := in.firstEvent + ftsRows - 1
+	for _, q := range []string{
+		`UPDATE evidence SET pid = 999999999`,
+		fmt.Sprintf(`UPDATE evidence SET fts_upto = %d`, cut),
+		fmt.Sprintf(`DELETE FROM events_fts WHERE rowid > %d`, cut),
+	} {
+		if _, err := c.DB.Exec(q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c.Close()
 	c, err = Open(path)
@@ -145,8 +158,19 @@ func TestCrashedIngestRecoveredOnOpen(t *testing.T) {
 	}
 	defer c.Close()
 	s, _ := c.Summarize(context.Background())
-	if s.Evidence[0].Status != "interrupted" || s.Events != 1 {
+	if s.Evidence[0].Status != "interrupted" || s.Events != n {
 		t.Errorf("after crash: status %q events %d", s.Evidence[0].Status, s.Events)
+	}
+	// Recovery indexed the rest (re-inserting a rowid would replace it, so
+	// fts_upto saves work, not correctness).
+	var hits int64
+	if err := c.DB.QueryRow(`SELECT count(*) FROM events_fts WHERE events_fts MATCH 'one'`).Scan(&hits); err != nil || hits != n {
+		t.Errorf("full-text rows after recovery: %d (%v), want %d", hits, err, n)
+	}
+	for _, w := range []string{"w0", fmt.Sprintf("w%d", ftsRows), fmt.Sprintf("w%d", n-1)} {
+		if got, _ := c.Count(context.Background(), Filter{Query: w}); got != 1 {
+			t.Errorf("search %s: %d events, want 1", w, got)
+		}
 	}
 	if len(s.Errors) != 1 || s.Errors[0].Status != "interrupted" {
 		t.Errorf("running source should be reported interrupted: %+v", s.Errors)

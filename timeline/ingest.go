@@ -421,6 +421,9 @@ const (
 	commitEvery = 2 * time.Second
 )
 
+// ftsRows is how many loaded rows the writer full-text indexes at a time.
+const ftsRows = 16384
+
 // multiRows rows per INSERT statement: fewer statement steps per row is
 // most of the speed-up over one-row inserts.
 const multiRows = 64
@@ -435,7 +438,30 @@ func (in *Ingest) writer() {
 		pending  int
 		lastSync = time.Now()
 		args     = make([]any, 0, multiRows*14)
+		// Full-text indexing keeps pace with the load: the writer has
+		// spare time while the parser works, and Finish then only builds
+		// the B-tree indexes. unindexed counts rows not yet indexed;
+		// ftsFrom is the first event id not yet indexed.
+		unindexed int
+		ftsFrom   = in.firstEvent
 	)
+	index := func() error {
+		if unindexed == 0 {
+			return nil
+		}
+		if err := tx.exec(ftsCatchUp, ftsFrom, in.Evidence.ID); err != nil {
+			return fmt.Errorf("full-text index: %w", err)
+		}
+		var last int64
+		if err := tx.QueryRow(`SELECT MAX(id) FROM events`).Scan(&last); err != nil {
+			return err
+		}
+		if err := tx.exec(`UPDATE evidence SET fts_upto = ? WHERE id = ?`, last, in.Evidence.ID); err != nil {
+			return err
+		}
+		ftsFrom, unindexed = last+1, 0
+		return nil
+	}
 	begin := func() error {
 		t, err := db.Begin()
 		if err != nil {
@@ -453,6 +479,9 @@ func (in *Ingest) writer() {
 	commit := func() error {
 		if tx == nil {
 			return nil
+		}
+		if err := index(); err != nil {
+			return err
 		}
 		err := tx.Commit()
 		tx, pending, lastSync = nil, 0, time.Now()
@@ -502,6 +531,13 @@ func (in *Ingest) writer() {
 			}
 		}
 		pending += len(o.rows)
+		unindexed += len(o.rows)
+		if unindexed >= ftsRows {
+			if err := index(); err != nil {
+				fail(err)
+				continue
+			}
+		}
 		if pending >= commitRows || time.Since(lastSync) >= commitEvery {
 			if err := commit(); err != nil {
 				fail(err)

@@ -215,10 +215,21 @@ CREATE TABLE traces (
 	trace   TEXT NOT NULL    -- JSON: seed, compromise times, hops, context edges
 );
 `,
+	// 6: the writer full-text indexes events while it loads them; fts_upto
+	// is the highest event id indexed, committed with those rows, so a
+	// resumed or recovered ingest indexes each event exactly once.
+	`
+ALTER TABLE evidence ADD COLUMN fts_upto INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // ftsText is what the full-text index holds for an event (see events_fts).
 const ftsText = `CASE WHEN path = '' OR instr(message, path) > 0 THEN message ELSE message || ' ' || path END`
+
+// ftsCatchUp indexes an evidence's events from an id on (args: first id,
+// evidence id).
+const ftsCatchUp = `INSERT INTO events_fts(rowid, text) SELECT id, ` + ftsText + ` FROM events
+	WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`
 
 // indexes are built after a bulk load (building them first halves the
 // insert rate) and kept from then on; IF NOT EXISTS makes this idempotent.
