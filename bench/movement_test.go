@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -144,7 +142,7 @@ func movementChild(path, truthPath string) error {
 	t.Analyze, t.Clocks, t.AutoSeed = t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds(), t3.Sub(t2).Seconds()
 	t.Trace, t.Save, t.Arrivals = t4.Sub(t3).Seconds(), t5.Sub(t4).Seconds(), t6.Sub(t5).Seconds()
 	t.Total = t5.Sub(t0).Seconds()
-	t.Edges, t.Reached, t.PeakRSS = len(res.Edges), len(tr.Order), vmHWM()
+	t.Edges, t.Reached, t.PeakRSS = len(res.Edges), len(tr.Order), vmHWM("/proc/self/status")
 	if t.Loaded, err = movement.CountLoaded(ctx, c); err != nil {
 		return err
 	}
@@ -156,21 +154,6 @@ func movementChild(path, truthPath string) error {
 		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(t)
-}
-
-// vmHWM is this process's peak resident set (KiB) from /proc/self/status.
-func vmHWM() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
-		}
-	}
-	return 0
 }
 
 func TestMain(m *testing.M) {

@@ -9,8 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -153,22 +155,76 @@ func runChild(tb testing.TB, keep bool, name string, args ...string) childRun {
 		cmd.Stdout = null
 	}
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("%s: %v", name, err)
+	}
+	peak := watchPeakRSS(cmd.Process.Pid)
+	err := cmd.Wait()
 	wall := time.Since(start)
+	maxRSS := peak()
 	if ctx.Err() != nil {
 		tb.Fatalf("%s %v: no result after %v (hung?)\n%s", name, args, childTimeout, stderr.String())
 	}
 	if err != nil {
 		tb.Fatalf("%s %v: %v\n%s", name, args, err, stderr.String())
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	return childRun{
 		Wall:   wall,
 		User:   cmd.ProcessState.UserTime(),
 		Sys:    cmd.ProcessState.SystemTime(),
-		MaxRSS: ru.Maxrss,
+		MaxRSS: maxRSS,
 		Stdout: out.Bytes(),
 	}
+}
+
+// watchPeakRSS samples a child's VmHWM (peak resident set of its own
+// address space) every millisecond until the returned function is called
+// after Wait. Not ru_maxrss: Go starts children with vfork semantics, and
+// Linux carries the parent's resident size into the child's ru_maxrss at
+// exec, so after the in-process benchmarks every child reported the test
+// binary's ~236 MiB. A peak reached in the child's last millisecond can be
+// missed; VmHWM only grows, so the rest is exact.
+func watchPeakRSS(pid int) func() int64 {
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	status := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			if kib := vmHWM(status); kib > peak.Load() {
+				peak.Store(kib)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-done
+		return peak.Load()
+	}
+}
+
+// vmHWM reads the VmHWM line (KiB) of a /proc status file: the peak
+// resident set of that process's own address space; 0 once it has exited.
+func vmHWM(status string) int64 {
+	b, err := os.ReadFile(status)
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // ingestSummary is the part of `foothold ingest --json` the benchmarks read.
