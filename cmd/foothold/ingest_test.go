@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -244,17 +241,6 @@ func ntfsSector(t *testing.T, image string) int64 {
 	return 0
 }
 
-func sha256File(t *testing.T, p string) string {
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 // Evidence is read-only: every file of a multi-segment image hashes the
 // same before and after ingest, and nothing appears beside it.
 func TestIngestLeavesEvidenceUntouched(t *testing.T) {
@@ -271,7 +257,7 @@ func TestIngestLeavesEvidenceUntouched(t *testing.T) {
 	before := map[string]string{}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		before[e.Name()] = sha256File(t, filepath.Join(dir, e.Name()))
+		before[e.Name()] = testimg.FileSHA256(t, filepath.Join(dir, e.Name()))
 	}
 	if len(before) < 2 {
 		t.Fatalf("expected several segments, got %v", before)
@@ -281,7 +267,7 @@ func TestIngestLeavesEvidenceUntouched(t *testing.T) {
 	after := map[string]string{}
 	entries, _ = os.ReadDir(dir)
 	for _, e := range entries {
-		after[e.Name()] = sha256File(t, filepath.Join(dir, e.Name()))
+		after[e.Name()] = testimg.FileSHA256(t, filepath.Join(dir, e.Name()))
 	}
 	if fmt.Sprint(before) != fmt.Sprint(after) {
 		t.Errorf("evidence folder changed:\nbefore %v\nafter  %v", before, after)
@@ -315,8 +301,8 @@ func TestIngestDuplicateVerifyAndInfo(t *testing.T) {
 	if res2[0].Status != "duplicate" || res2[0].SHA256 != res[0].SHA256 {
 		t.Errorf("second ingest: %+v, want duplicate of %s", res2[0], res[0].SHA256)
 	}
-	if res[0].SHA256 != sha256File(t, e01) {
-		t.Errorf("evidence sha256 %s, file sha256 %s", res[0].SHA256, sha256File(t, e01))
+	if res[0].SHA256 != testimg.FileSHA256(t, e01) {
+		t.Errorf("evidence sha256 %s, file sha256 %s", res[0].SHA256, testimg.FileSHA256(t, e01))
 	}
 	info := mustRun(t, "info", "-c", cs)
 	for _, want := range []string{"complete", "ntfs", res[0].SHA256, "mft", "usn"} {

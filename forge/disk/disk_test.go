@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/foothold/foothold/internal/testimg"
 
 	"github.com/foothold/foothold/parsers/event"
 	"github.com/foothold/foothold/parsers/ntfs"
@@ -507,20 +507,6 @@ func TestBuild(t *testing.T) {
 	}
 }
 
-func sha(t *testing.T, p string) string {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 // TestDeterministic builds the scenario twice with batching and once with
 // one mount per op: TSK must see the same thing every time.
 func TestDeterministic(t *testing.T) {
@@ -547,7 +533,7 @@ func TestDeterministic(t *testing.T) {
 	if outA != outC {
 		t.Errorf("batched and one-mount-per-op builds differ in fls/istat/usnjls output")
 	}
-	hashes := []string{sha(t, a), sha(t, b), sha(t, c)}
+	hashes := []string{testimg.FileSHA256(t, a), testimg.FileSHA256(t, b), testimg.FileSHA256(t, c)}
 	t.Logf("sha256 batched %s, again %s, one mount per op %s", hashes[0], hashes[1], hashes[2])
 	if hashes[0] != hashes[1] {
 		t.Errorf("two builds of the same spec differ in bytes")
@@ -562,7 +548,7 @@ func TestConvert(t *testing.T) {
 	needTool(t, "img_cat", "fls", "ewfexport", "qemu-img")
 	sc := testScenario(t, "mbr")
 	img := build(t, sc.spec, "host.raw")
-	want := sha(t, img)
+	want := testimg.FileSHA256(t, img)
 	flsRaw := tool(t, "fls", "-r", "-m", "C:", "-o", "2048", img)
 	size := DiskSize(&sc.spec)
 	for _, tc := range []struct {
@@ -593,11 +579,11 @@ func TestConvert(t *testing.T) {
 			if err := os.WriteFile(back, []byte(catOut), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if got := sha(t, back); got != want {
+			if got := testimg.FileSHA256(t, back); got != want {
 				t.Errorf("img_cat -i %s: sha256 %s, want %s", tc.imgType, got, want)
 			}
 			if tc.readBack != nil {
-				if got := sha(t, tc.readBack(t, files[0], t.TempDir())); got != want {
+				if got := testimg.FileSHA256(t, tc.readBack(t, files[0], t.TempDir())); got != want {
 					t.Errorf("read-back sha256 %s, want %s", got, want)
 				}
 			}
@@ -619,7 +605,7 @@ func TestConvert(t *testing.T) {
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
 	}
-	if sha(t, f1[0]) != sha(t, f2[0]) {
+	if testimg.FileSHA256(t, f1[0]) != testimg.FileSHA256(t, f2[0]) {
 		t.Errorf("two E01 conversions differ")
 	}
 }

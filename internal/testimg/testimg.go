@@ -21,6 +21,8 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -365,4 +367,21 @@ func writeSparse(dst string, r io.Reader, size int64) (err error) {
 		return fmt.Errorf("got %d bytes, want %d", off, size)
 	}
 	return f.Truncate(off)
+}
+
+// FileSHA256 is the hex SHA-256 of a file's bytes, streamed: tests compare
+// evidence before and after ingest, builds with each other, and images
+// with SHA256SUMS.
+func FileSHA256(t testing.TB, p string) string {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -2,9 +2,6 @@ package testimg
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,20 +18,6 @@ func archiveOf(name string) string {
 		return parts[0] + "/" + parts[1] + ".tar.bz2"
 	}
 	return name + ".bz2"
-}
-
-func fileSHA256(t *testing.T, p string) string {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // TestChecksums extracts every archive and checks each file against
@@ -64,7 +47,7 @@ func TestChecksums(t *testing.T) {
 			for _, name := range names {
 				p := Path(t, name)
 				dir = filepath.Dir(p)
-				if got := fileSHA256(t, p); got != sums[name] {
+				if got := FileSHA256(t, p); got != sums[name] {
 					t.Errorf("%s: sha256 %s, SHA256SUMS says %s", name, got, sums[name])
 				}
 				fi, err := os.Stat(p)

@@ -2,7 +2,6 @@ package disk
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"io"
 	"math/rand"
@@ -103,15 +102,6 @@ func writeFile(t testing.TB, path string, b []byte) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func sha256File(t testing.TB, path string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
 }
 
 // boundaries returns the virtual offsets where the image switches from one

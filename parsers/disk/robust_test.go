@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/foothold/foothold/internal/testimg"
 )
 
 func acquire(t *testing.T, dir string, data []byte, args ...string) string {
@@ -118,9 +120,9 @@ func TestEWFTruncatedAndMissingSegments(t *testing.T) {
 func TestReadOnly(t *testing.T) {
 	paths := []string{corpus(t, "ewf/test.ntfs.dd.E01"), corpus(t, "vmdk/image.vmdk"), corpus(t, "raw/tsk_volume_system.raw")}
 	rand, _ := filepath.Glob(filepath.Join(corpus(t, "ewf/rand.dd"), "rand.dd.E0*"))
-	before := map[string][32]byte{}
+	before := map[string]string{}
 	for _, p := range append(paths, rand...) {
-		before[p] = sha256File(t, p)
+		before[p] = testimg.FileSHA256(t, p)
 	}
 	for _, p := range append(paths, rand[0]) {
 		img := openT(t, p)
@@ -132,7 +134,7 @@ func TestReadOnly(t *testing.T) {
 		img.Close()
 	}
 	for p, h := range before {
-		if sha256File(t, p) != h {
+		if testimg.FileSHA256(t, p) != h {
 			t.Errorf("%s changed", p)
 		}
 	}
