@@ -378,15 +378,24 @@ func idList(ids []int64) string {
 	return b.String()
 }
 
+// terms returns every term with the given key, in query order.
+func (q Query) terms(key string) []Term {
+	var out []Term
+	for _, g := range q.Groups {
+		for _, t := range g {
+			if t.Key == key {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
 // Hosts lists the values of host: terms.
 func (q Query) Hosts() []string {
 	var out []string
-	for _, g := range q.Groups {
-		for _, t := range g {
-			if t.Key == "host" {
-				out = append(out, t.Value)
-			}
-		}
+	for _, t := range q.terms("host") {
+		out = append(out, t.Value)
 	}
 	return out
 }
@@ -395,12 +404,8 @@ func (q Query) Hosts() []string {
 // looked up before the query runs.
 func (q Query) EdgeIDs() []int64 {
 	var out []int64
-	for _, g := range q.Groups {
-		for _, t := range g {
-			if t.Key == "edge" {
-				out = append(out, t.Number)
-			}
-		}
+	for _, t := range q.terms("edge") {
+		out = append(out, t.Number)
 	}
 	return out
 }
@@ -420,12 +425,8 @@ func (q Query) byID() bool {
 // the query can run.
 func (q Query) Files() []string {
 	var out []string
-	for _, g := range q.Groups {
-		for _, t := range g {
-			if t.Key == "file" {
-				out = append(out, t.Value)
-			}
-		}
+	for _, t := range q.terms("file") {
+		out = append(out, t.Value)
 	}
 	return out
 }
