@@ -21,15 +21,9 @@ import (
 	"github.com/foothold/foothold/parsers/event"
 )
 
-// corpusDir is ../shared/corpus beside the repository.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	return testimg.Corpus(t)
-}
-
 // corpusDBs lists every browser database of the corpus, relative to it.
 func corpusDBs(t testing.TB) []string {
-	root := corpusDir(t)
+	root := testimg.Corpus(t)
 	var out []string
 	filepath.WalkDir(filepath.Join(root, "browser"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -93,7 +87,7 @@ func TestCorpusAgainstSQLite3(t *testing.T) {
 	if _, err := exec.LookPath("sqlite3"); err != nil {
 		t.Skip("sqlite3 not installed")
 	}
-	root := corpusDir(t)
+	root := testimg.Corpus(t)
 	for _, rel := range corpusDBs(t) {
 		path := filepath.Join(root, rel)
 		kind, ok := Detect(path)
@@ -170,7 +164,7 @@ func columnsCLI(t *testing.T, path string) []string {
 // ...416507863, read with sqlite3): hindsight goes through floating point;
 // the expectations below are the integers.
 func TestGroundTruth(t *testing.T) {
-	root := corpusDir(t)
+	root := testimg.Corpus(t)
 	for _, c := range []struct {
 		file              string
 		visits, downloads int
@@ -308,7 +302,7 @@ func dirState(t *testing.T, dir string) map[string]string {
 // with a hot -wal file (which SQLite would otherwise check-point into it).
 func TestNothingWrittenBeside(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile(filepath.Join(corpusDir(t), "browser/chrome/hindsight/60/History"))
+	src, err := os.ReadFile(filepath.Join(testimg.Corpus(t), "browser/chrome/hindsight/60/History"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +423,7 @@ func TestFileURIPath(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	sink := event.SinkFunc(func(*event.Event) error { return nil })
-	hist, err := os.ReadFile(filepath.Join(corpusDir(t), "browser/chrome/hindsight/01/History"))
+	hist, err := os.ReadFile(filepath.Join(testimg.Corpus(t), "browser/chrome/hindsight/01/History"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -15,7 +17,7 @@ import (
 // well formed.
 func FuzzParse(f *testing.F) {
 	for _, rel := range []string{"browser/chrome/hindsight/01/History", "browser/chrome/plaso/History-59.0.3071.86", "browser/firefox/plaso/places.sqlite"} {
-		b, err := os.ReadFile(filepath.Join(corpusDir(f), rel))
+		b, err := os.ReadFile(filepath.Join(testimg.Corpus(f), rel))
 		if err != nil {
 			f.Fatal(err)
 		}

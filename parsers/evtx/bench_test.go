@@ -10,12 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
 // largestFiles returns the n largest corpus .evtx files.
 func largestFiles(b testing.TB, n int) []string {
-	root := corpusDir(b)
+	root := testimg.Corpus(b)
 	files := evtxFiles(b)
 	sort.Slice(files, func(i, j int) bool {
 		fi, _ := os.Stat(filepath.Join(root, files[i]))

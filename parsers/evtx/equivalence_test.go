@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/foothold/foothold/internal/testimg"
 )
 
 // The decoder has shortcuts that must not change what it gives: System
@@ -15,7 +17,7 @@ import (
 // TestSystemPlanMatchesWalk: every event of every corpus file is the same
 // with the System plans as with the generic walk.
 func TestSystemPlanMatchesWalk(t *testing.T) {
-	root := corpusDir(t)
+	root := testimg.Corpus(t)
 	files := evtxFiles(t)
 	if len(files) < 200 {
 		t.Fatalf("%d corpus .evtx files, want the 242 of the corpus", len(files))
@@ -54,7 +56,7 @@ func TestSystemPlanMatchesWalk(t *testing.T) {
 // file, the first pass's light walk finds the Computer and RenderingInfo
 // marker the full walk finds.
 func TestFirstPassMatchesFull(t *testing.T) {
-	root := corpusDir(t)
+	root := testimg.Corpus(t)
 	records, forwarded := 0, 0
 	for _, rel := range evtxFiles(t) {
 		b, err := os.ReadFile(filepath.Join(root, rel))

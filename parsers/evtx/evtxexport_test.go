@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -270,7 +272,7 @@ func TestDifferentialEvtxexport(t *testing.T) {
 	if _, err := exec.LookPath("evtxexport"); err != nil {
 		t.Skip("evtxexport not installed")
 	}
-	root := corpusDir(t)
+	root := testimg.Corpus(t)
 	files := evtxFiles(t)
 	if len(files) < 200 {
 		t.Fatalf("only %d .evtx files found under %s", len(files), root)

@@ -12,15 +12,9 @@ import (
 	"github.com/foothold/foothold/parsers/event"
 )
 
-// corpusDir is ../shared/corpus beside the repository.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	return testimg.Corpus(t)
-}
-
 // corpusFile returns the path of a corpus file, relative to corpus/evtx.
 func corpusFile(t testing.TB, rel string) string {
-	p := filepath.Join(corpusDir(t), "evtx", rel)
+	p := filepath.Join(testimg.Corpus(t), "evtx", rel)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatal(err)
 	}

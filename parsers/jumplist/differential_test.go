@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -49,7 +51,7 @@ func TestAutomaticOlecf(t *testing.T) {
 			t.Skip(tool + " not installed")
 		}
 	}
-	root := filepath.Join(corpusDir(t), "jumplist")
+	root := filepath.Join(testimg.Corpus(t), "jumplist")
 	var files, streams, values, entries int
 	for _, rel := range corpusFiles(t, ".automaticDestinations-ms") {
 		files++
@@ -161,7 +163,7 @@ func TestCustomLnkinfo(t *testing.T) {
 	if _, err := exec.LookPath("lnkinfo"); err != nil {
 		t.Skip("lnkinfo not installed")
 	}
-	root := filepath.Join(corpusDir(t), "jumplist")
+	root := filepath.Join(testimg.Corpus(t), "jumplist")
 	var files, links, values int
 	for _, rel := range corpusFiles(t, ".customDestinations-ms") {
 		files++
@@ -204,7 +206,7 @@ func TestCustomLnkinfo(t *testing.T) {
 // TestBad: the prefetch file upstream uses as a negative input is neither
 // OLE nor custom destinations, and Parse says so without panicking.
 func TestBad(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(corpusDir(t), "jumplist", "Bad", "CALC.EXE-3FBEF7FD.pf"))
+	b, err := os.ReadFile(filepath.Join(testimg.Corpus(t), "jumplist", "Bad", "CALC.EXE-3FBEF7FD.pf"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
 // FuzzParse feeds mutated corpus jump lists (automatic and custom) to
 // Parse: it must not panic or hang.
 func FuzzParse(f *testing.F) {
-	root := filepath.Join(corpusDir(f), "jumplist")
+	root := filepath.Join(testimg.Corpus(f), "jumplist")
 	for _, rel := range []string{
 		"EricZimmerman-JumpList/Win7/1b4dd67f29cb1962.automaticDestinations-ms",
 		"EricZimmerman-JumpList/Win10/7e4dca80246863e3.automaticDestinations-ms",

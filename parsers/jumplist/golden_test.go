@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -37,7 +39,7 @@ type goldenEvent struct {
 }
 
 func TestGolden(t *testing.T) {
-	root := filepath.Join(corpusDir(t), "jumplist")
+	root := filepath.Join(testimg.Corpus(t), "jumplist")
 	var got []goldenEvent
 	for _, rel := range goldenFiles {
 		b, err := os.ReadFile(filepath.Join(root, rel))

@@ -12,12 +12,6 @@ import (
 	"github.com/foothold/foothold/parsers/lnk"
 )
 
-// corpusDir is ../shared/corpus beside the repository.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	return testimg.Corpus(t)
-}
-
 // corpusFiles lists files under corpus/jumplist whose name ends in
 // suffix, relative to corpus/jumplist, sorted.
 func corpusFiles(t testing.TB, suffix string) []string {

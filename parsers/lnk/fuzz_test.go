@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
 // FuzzDecode feeds mutated corpus links to Parse: it must not panic or
 // hang, and what it emits must be well formed.
 func FuzzDecode(f *testing.F) {
-	root := filepath.Join(corpusDir(f), "lnk")
+	root := filepath.Join(testimg.Corpus(f), "lnk")
 	for _, rel := range []string{
 		"EricZimmerman-Lnk/Misc/remote.file.xp.test",
 		"EricZimmerman-Lnk/Misc/local.directory.seven.test",

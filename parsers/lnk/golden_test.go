@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -63,7 +65,7 @@ func goldenEvents(t *testing.T, root string, files []string, parse func(context.
 // (rewrite with -update after checking the diff; the values in it were
 // checked against lnkinfo by TestLnkinfo).
 func TestGolden(t *testing.T) {
-	root := filepath.Join(corpusDir(t), "lnk")
+	root := filepath.Join(testimg.Corpus(t), "lnk")
 	got := goldenEvents(t, root, goldenFiles, func(ctx context.Context, name string, r *bytes.Reader, size int64, s event.Sink) error {
 		_, err := Parse(ctx, name, r, size, s)
 		return err

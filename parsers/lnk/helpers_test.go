@@ -6,12 +6,6 @@ import (
 	"github.com/foothold/foothold/internal/testimg"
 )
 
-// corpusDir is ../shared/corpus beside the repository.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	return testimg.Corpus(t)
-}
-
 // corpusLinks lists every file under corpus/lnk, relative to it, sorted.
 func corpusLinks(t testing.TB) []string {
 	out := testimg.CorpusFiles(t, "lnk", nil)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -109,7 +111,7 @@ func TestLnkinfo(t *testing.T) {
 	if _, err := exec.LookPath("lnkinfo"); err != nil {
 		t.Skip("lnkinfo not installed")
 	}
-	root := filepath.Join(corpusDir(t), "lnk")
+	root := filepath.Join(testimg.Corpus(t), "lnk")
 	var files, compared, values int
 	for _, rel := range corpusLinks(t) {
 		files++

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/foothold/foothold/internal/testimg"
 )
 
 // TestGroundTruth checks the values EricZimmerman's Lnk tests and plaso's
@@ -41,7 +43,7 @@ func TestGroundTruth(t *testing.T) {
 			size: 4635160, mac: "70:5a:b6:16:a5:f3", lastItem: "InfoTool.exe", mftEntry: 81349},
 		{file: "plaso/unpaired_surrogate.lnk", serial: 0x2CA3D1AE, size: 11264},
 	}
-	root := filepath.Join(corpusDir(t), "lnk")
+	root := filepath.Join(testimg.Corpus(t), "lnk")
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join(root, c.file))
@@ -108,7 +110,7 @@ func TestGroundTruth(t *testing.T) {
 // rejected for its signature (as EZ Lnk and lnkinfo do); the ImDisk link,
 // which EZ rejects and lnkinfo opens, decodes like lnkinfo decodes it.
 func TestBad(t *testing.T) {
-	root := filepath.Join(corpusDir(t), "lnk", "Bad")
+	root := filepath.Join(testimg.Corpus(t), "lnk", "Bad")
 	for _, name := range []string{"$I2GXWHL.test", "$I2GXWHL.lnk"} {
 		b, err := os.ReadFile(filepath.Join(root, name))
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -33,7 +35,7 @@ func FuzzParseMFTFile(f *testing.F) {
 		f.Add(b[179*1024 : 182*1024])
 		f.Add(b[500*1024 : 502*1024]) // BAAD
 	}
-	entries, _ := filepath.Glob(filepath.Join(corpusDir(f), "ntfs/mft-entries/omerbenamram-mft/*"))
+	entries, _ := filepath.Glob(filepath.Join(testimg.Corpus(f), "ntfs/mft-entries/omerbenamram-mft/*"))
 	for _, e := range entries {
 		seedFile(f, e, 4096)
 	}

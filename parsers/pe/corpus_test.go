@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/foothold/foothold/internal/testimg"
 )
 
 // TestCorpusOsslsigncode: on every corpus PE, our Authenticode digest is
@@ -210,7 +212,7 @@ func checkObjdump(t *testing.T, path string, info *Info) {
 // TestCorpusGroundTruth: imphash and version values listed in
 // GROUND_TRUTH_POINTERS.md (go-pe's tests, which match pefile).
 func TestCorpusGroundTruth(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "pe", "go-pe")
+	dir := filepath.Join(testimg.Corpus(t), "pe", "go-pe")
 	cases := []struct {
 		file, imphash, original, version, company string
 	}{

@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -40,7 +42,7 @@ func FuzzInspect(f *testing.F) {
 // corpus file are refused or reported, never a panic; the certificate
 // table damage yields "invalid".
 func TestMalformed(t *testing.T) {
-	b, err := os.ReadFile(corpusDir(t) + "/pe/go-pe/acpiex.sys")
+	b, err := os.ReadFile(testimg.Corpus(t) + "/pe/go-pe/acpiex.sys")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,16 +18,10 @@ import (
 	"github.com/foothold/foothold/parsers/event"
 )
 
-// corpusDir is ../shared/corpus beside the repository.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	return testimg.Corpus(t)
-}
-
 // peCorpus lists the PE-like files under corpus/pe (the catalog too: it
 // must be refused cleanly).
 func peCorpus(t testing.TB) []string {
-	root := filepath.Join(corpusDir(t), "pe")
+	root := filepath.Join(testimg.Corpus(t), "pe")
 	out := testimg.CorpusFiles(t, "pe", func(rel string) bool { return !strings.Contains(rel, "golden") })
 	if len(out) == 0 {
 		t.Fatal("no PE files in the corpus")

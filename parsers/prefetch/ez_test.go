@@ -3,6 +3,8 @@ package prefetch
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/foothold/foothold/internal/testimg"
 )
 
 // TestEZDirectories checks the per-volume directory counts that
@@ -25,7 +27,7 @@ func TestEZDirectories(t *testing.T) {
 		{"XPPro/CALC.EXE-02CD573A.pf", []int{6}},
 	}
 	for _, c := range cases {
-		info, err := decodeFile(t, filepath.Join(corpusDir(t), "prefetch", "EricZimmerman-Prefetch", c.file))
+		info, err := decodeFile(t, filepath.Join(testimg.Corpus(t), "prefetch", "EricZimmerman-Prefetch", c.file))
 		if err != nil {
 			t.Errorf("%s: %v", c.file, err)
 			continue
@@ -41,7 +43,7 @@ func TestEZDirectories(t *testing.T) {
 		}
 	}
 	// DCODE...-E65B9FE8: volume 66F451BC has the one directory \TEMP.
-	info, err := decodeFile(t, filepath.Join(corpusDir(t), "prefetch", "EricZimmerman-Prefetch", "Win10", "DCODEDCODEDCODEDCODEDCODEDCOD-E65B9FE8.pf"))
+	info, err := decodeFile(t, filepath.Join(testimg.Corpus(t), "prefetch", "EricZimmerman-Prefetch", "Win10", "DCODEDCODEDCODEDCODEDCODEDCOD-E65B9FE8.pf"))
 	if err != nil {
 		t.Fatal(err)
 	}

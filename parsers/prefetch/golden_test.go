@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/foothold/foothold/internal/testimg"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden")
@@ -28,7 +30,7 @@ func TestGolden(t *testing.T) {
 		"plaso/NOTEPAD.EXE-D8414F97.pf",
 		"plaso/AM_DELTA_PATCH_1.443.990.0.EX-7037CF86.pf",
 	} {
-		evs, _, err := parseFile(t, filepath.Join(corpusDir(t), "prefetch", filepath.FromSlash(rel)))
+		evs, _, err := parseFile(t, filepath.Join(testimg.Corpus(t), "prefetch", filepath.FromSlash(rel)))
 		if err != nil {
 			t.Fatalf("%s: %v", rel, err)
 		}

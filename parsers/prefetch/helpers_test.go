@@ -12,17 +12,11 @@ import (
 	"github.com/foothold/foothold/parsers/event"
 )
 
-// corpusDir is ../shared/corpus beside the repository.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	return testimg.Corpus(t)
-}
-
 // corpusFiles lists every .pf file under the corpus's prefetch folder,
 // Bad/ included, sorted.
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
-	root := filepath.Join(corpusDir(t), "prefetch")
+	root := filepath.Join(testimg.Corpus(t), "prefetch")
 	out := testimg.CorpusFiles(t, "prefetch", func(rel string) bool { return strings.EqualFold(filepath.Ext(rel), ".pf") })
 	for i, rel := range out {
 		out[i] = filepath.Join(root, rel)

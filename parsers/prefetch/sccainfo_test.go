@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/internal/readers"
 	"github.com/foothold/foothold/parsers/event"
 )
@@ -37,7 +39,7 @@ func TestSccainfo(t *testing.T) {
 	if _, err := exec.LookPath("sccainfo"); err != nil {
 		t.Skip("sccainfo not installed")
 	}
-	root := filepath.Join(corpusDir(t), "prefetch")
+	root := filepath.Join(testimg.Corpus(t), "prefetch")
 	var compared, v31, bad, runTimes, names int
 	for _, path := range corpusFiles(t) {
 		rel, _ := filepath.Rel(root, path)

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/foothold/foothold/internal/testimg"
 )
 
 type keyRow struct {
@@ -85,7 +87,7 @@ func ourKeys(h *Hive) ([]keyRow, int) {
 // corpusHives lists every primary hive file of the corpus (logs excluded).
 func corpusHives(t *testing.T) []string {
 	var out []string
-	root := filepath.Join(corpusDir(t), "registry")
+	root := filepath.Join(testimg.Corpus(t), "registry")
 	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() {
 			return nil

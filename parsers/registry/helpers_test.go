@@ -11,15 +11,9 @@ import (
 	"github.com/foothold/foothold/parsers/event"
 )
 
-// corpusDir is ../shared/corpus next to the repository root.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	return testimg.Corpus(t)
-}
-
 func corpusPath(t testing.TB, rel string) string {
 	t.Helper()
-	p := filepath.Join(corpusDir(t), "registry", rel)
+	p := filepath.Join(testimg.Corpus(t), "registry", rel)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("corpus file missing: %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -42,7 +44,7 @@ func exercise(t *testing.T, name string, data []byte, logs ...[]byte) error {
 // the yarp and EZ damaged hives, logs, raw values — and the corpus PE files
 // as stand-ins for EZ's NotAHive (a .NET binary, left out of the corpus).
 func TestMalformedCorpus(t *testing.T) {
-	root := filepath.Join(corpusDir(t), "registry")
+	root := filepath.Join(testimg.Corpus(t), "registry")
 	n := 0
 	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() {
@@ -53,7 +55,7 @@ func TestMalformedCorpus(t *testing.T) {
 		n++
 		return nil
 	})
-	pes, _ := filepath.Glob(filepath.Join(corpusDir(t), "pe", "*", "*"))
+	pes, _ := filepath.Glob(filepath.Join(testimg.Corpus(t), "pe", "*", "*"))
 	for _, p := range pes {
 		b, err := os.ReadFile(p)
 		if err != nil {

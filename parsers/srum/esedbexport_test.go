@@ -14,16 +14,10 @@ import (
 	"github.com/foothold/foothold/parsers/event"
 )
 
-// corpusDir is ../shared/corpus beside the repository.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	return testimg.Corpus(t)
-}
-
 // corpusDBs lists every SRUDB.dat in the corpus.
 func corpusDBs(t testing.TB) []string {
 	t.Helper()
-	root := filepath.Join(corpusDir(t), "srum")
+	root := filepath.Join(testimg.Corpus(t), "srum")
 	out := testimg.CorpusFiles(t, "srum", func(rel string) bool { return strings.EqualFold(filepath.Base(rel), "SRUDB.dat") })
 	for i, rel := range out {
 		out[i] = filepath.Join(root, rel)
@@ -113,7 +107,7 @@ func TestEsedbexport(t *testing.T) {
 	if _, err := exec.LookPath("esedbexport"); err != nil {
 		t.Skip("esedbexport not installed")
 	}
-	root := filepath.Join(corpusDir(t), "srum")
+	root := filepath.Join(testimg.Corpus(t), "srum")
 	dbs := corpusDBs(t)
 	var tables, rowsTotal, events int64
 	for _, db := range dbs {

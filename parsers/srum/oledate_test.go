@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/Velocidex/ordereddict"
 	"github.com/foothold/foothold/parsers/event"
 )
@@ -228,7 +230,7 @@ func TestTimeStampsEsedbexport(t *testing.T) {
 	if _, err := exec.LookPath("esedbexport"); err != nil {
 		t.Skip("esedbexport not installed")
 	}
-	root := filepath.Join(corpusDir(t), "srum")
+	root := filepath.Join(testimg.Corpus(t), "srum")
 	var rows, exact, boundary, wrapped int64
 	var maxDiff int64 // |ours - esedbexport| in ns
 	for _, db := range corpusDBs(t) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/parsers/event"
 )
 
@@ -17,7 +19,7 @@ import (
 // TimeStamp Oct 07, 2021 08:54:00.000000083, AppId 161, UserId 8, BytesSent 4063,
 // BytesRecvd 12213) and the id map resolving UserId 8 to a SID.
 func TestGoESEGolden(t *testing.T) {
-	_, evs, _, err := parseDB(t, filepath.Join(corpusDir(t), "srum", "go-ese", "SRUDB.dat"))
+	_, evs, _, err := parseDB(t, filepath.Join(testimg.Corpus(t), "srum", "go-ese", "SRUDB.dat"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func TestGoESEGolden(t *testing.T) {
 // TestMalformed: truncated and corrupted databases and non-ESE input
 // return errors (or fewer rows), never panic or hang.
 func TestMalformed(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(corpusDir(t), "srum", "DFIRArtifactMuseum", "Server2022", "APTSimulatorVM", "Clean", "SRUDB.dat"))
+	data, err := os.ReadFile(filepath.Join(testimg.Corpus(t), "srum", "DFIRArtifactMuseum", "Server2022", "APTSimulatorVM", "Clean", "SRUDB.dat"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +79,7 @@ func TestMalformed(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, db := range []string{"DFIRArtifactMuseum/Server2022/APTSimulatorVM/Clean/SRUDB.dat"} {
-		data, err := os.ReadFile(filepath.Join(corpusDir(f), "srum", filepath.FromSlash(db)))
+		data, err := os.ReadFile(filepath.Join(testimg.Corpus(f), "srum", filepath.FromSlash(db)))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -8,16 +8,8 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"github.com/foothold/foothold/internal/testimg"
-
 	"github.com/foothold/foothold/parsers/event"
 )
-
-// corpusDir is ../shared/corpus beside the repository.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	return testimg.Corpus(t)
-}
 
 // parseBytes runs a parser over b and returns its events.
 func parseBytes(t testing.TB, name string, b []byte, bias *time.Location, xmlOnly bool) ([]event.Event, Stats, error) {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foothold/foothold/internal/testimg"
+
 	"github.com/foothold/foothold/forge/artifacts"
 	"github.com/foothold/foothold/parsers/event"
 )
@@ -143,7 +145,7 @@ func oracleTasks(t *testing.T) []oracleTask {
 	}
 	args := []string{"-c", oracleScript}
 	for _, f := range taskContentFiles {
-		args = append(args, filepath.Join(corpusDir(t), "evtx", f))
+		args = append(args, filepath.Join(testimg.Corpus(t), "evtx", f))
 	}
 	out, err := exec.Command("/usr/bin/python3", args...).Output()
 	if err != nil {
