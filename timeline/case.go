@@ -125,7 +125,7 @@ func (c *Case) recoverCrashed() error {
 	}
 	rows.Close()
 	for _, d := range dead {
-		if err := c.finishEvidence(d.id, d.first, "interrupted", "ingest did not finish (process ended)"); err != nil {
+		if err := c.finishEvidence(d.id, d.first, -1, "interrupted", "ingest did not finish (process ended)"); err != nil {
 			return err
 		}
 	}
@@ -144,12 +144,15 @@ func processAlive(pid int) bool {
 }
 
 // finishEvidence closes an evidence row: counts, status, indexes and the
-// FTS rows for its events.
-func (c *Case) finishEvidence(id, firstEvent int64, status, errText string) error {
-	var n int64
-	if err := c.DB.QueryRow(`SELECT COUNT(*) FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
-		firstEvent, id).Scan(&n); err != nil {
-		return err
+// FTS rows for its events. events is the writer's count of the rows it
+// committed, or -1 to count them (recovery), which reads every row.
+func (c *Case) finishEvidence(id, firstEvent, events int64, status, errText string) error {
+	n := events
+	if n < 0 {
+		if err := c.DB.QueryRow(`SELECT COUNT(*) FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
+			firstEvent, id).Scan(&n); err != nil {
+			return err
+		}
 	}
 	if _, err := c.DB.Exec(indexes); err != nil {
 		return fmt.Errorf("indexes: %w", err)

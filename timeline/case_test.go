@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/foothold/foothold/parsers/event"
@@ -244,7 +245,7 @@ func TestSameFields(t *testing.T) {
 	if err := in.Finish(nil); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := c.DB.Query(`SELECT fields FROM events ORDER BY record`)
+	rows, err := c.DB.Query(`SELECT fields FROM timeline ORDER BY record`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,5 +259,72 @@ func TestSameFields(t *testing.T) {
 	want := []string{`{"k":"x"}`, `{"k":"x"}`, `{"k":"y"}`, `{"k":"y"}`}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("fields %q, want %q", got, want)
+	}
+}
+
+// Events with the same fields store them once per batch (same_fields);
+// every reader still sees each event's own fields, across batch
+// boundaries and with two sources' batches interleaved in the writer.
+func TestSharedFieldsStoredOnce(t *testing.T) {
+	c := newCase(t)
+	in, err := c.BeginIngest(context.Background(), &Evidence{Path: "/ev/shared", Format: "raw", Size: 1, SHA256: "shared", Host: "H"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("p", minShared)
+	// Record r's events alternate between two field sets, as an MFT
+	// entry's $SI and $FN times do; every 7th record has a set too short
+	// to share, and the hint is given on some repeats and not others.
+	fieldsOf := func(src, r, set int) []event.Field {
+		v := fmt.Sprintf("%d/%d/%d", src, r, set)
+		if r%7 != 0 {
+			v += long
+		}
+		return []event.Field{{Key: "v", Value: v}}
+	}
+	srcs := []event.Source{in.BeginSource(0, `\a`, "t", event.MFT), in.BeginSource(0, `\b`, "t", event.MFT)}
+	const records = 3000 // several batches per source
+	want := map[string]string{}
+	for r := 0; r < records; r++ {
+		for si, src := range srcs {
+			for i, set := range []int{0, 0, 0, 1, 1, 0} {
+				ev := event.Event{Artifact: event.MFT, Type: "si", Record: int64(r), Offset: int64(i),
+					Path: fmt.Sprintf(`\%d`, si), Fields: fieldsOf(si, r, set), SameFields: i == 1 || i == 4}
+				if err := src.Emit(&ev); err != nil {
+					t.Fatal(err)
+				}
+				want[fmt.Sprintf(`\%d %d %d`, si, r, i)] = fmt.Sprintf(`{"v":%q}`, ev.Fields[0].Value)
+			}
+		}
+	}
+	for _, src := range srcs {
+		src.Done(records, 0, nil)
+	}
+	if err := in.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	var shared, stored int
+	if err := c.DB.QueryRow(`SELECT SUM(same_fields > 0), SUM(fields != '') FROM events`).Scan(&shared, &stored); err != nil {
+		t.Fatal(err)
+	}
+	// Per record and source: 2 sets stored, 4 events sharing, except the
+	// short ones (all 6 stored) and the first event of each batch.
+	if shared < records*2*4*6/7*9/10 || shared+stored != records*2*6 {
+		t.Errorf("%d events share, %d store their fields, of %d", shared, stored, records*2*6)
+	}
+	n := 0
+	err = c.Events(context.Background(), Filter{}, func(r *Row) error {
+		k := fmt.Sprintf(`%s %d %d`, r.Path, r.Record, r.Offset)
+		if r.Fields != want[k] {
+			return fmt.Errorf("event %s: fields %s, want %s", k, r.Fields, want[k])
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(want) {
+		t.Fatalf("%d events read, want %d", n, len(want))
 	}
 }

@@ -116,7 +116,7 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 // scanFields visits events whose fields contain the text: a table scan,
 // which a hash lookup can afford.
 func (c *Case) scanFields(ctx context.Context, text string, fn func(r *Row, fields map[string]any)) error {
-	q := rowSelect + ` WHERE instr(lower(e.fields), ?) > 0 ORDER BY e.ts, e.id`
+	q := rowSelect + ` WHERE instr(lower(` + FieldsSQL + `), ?) > 0 ORDER BY e.ts, e.id`
 	rs, err := c.DB.QueryContext(ctx, q, strings.ToLower(text))
 	if err != nil {
 		return err

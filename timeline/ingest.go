@@ -31,11 +31,11 @@ type Ingest struct {
 	nextSrc  int64
 	hosts    map[string]int64
 
-	ops     chan op
-	done    chan struct{}
-	errMu   sync.Mutex
-	err     error
-	written int64 // events committed or pending in the writer
+	ops       chan op
+	done      chan struct{}
+	errMu     sync.Mutex
+	err       error
+	committed int64 // events the writer has committed; read after it is done
 }
 
 type op struct {
@@ -70,6 +70,7 @@ type row struct {
 	host, source              int64
 	artifact, typ, user, path string
 	message, fields           string
+	same                      int64 // events.same_fields
 	record, offset            int64
 }
 
@@ -264,8 +265,56 @@ type Source struct {
 	batch   []row
 	buf     []byte // fields encoding scratch, reused across events
 	fields  string // the last event's encoded fields (see event.Event.SameFields)
+	shared  sharing
 	events  int64
 	started time.Time
+}
+
+// sharing remembers the field sets this batch stored in full, so an event
+// with the same fields stores only the distance back to that row (events
+// same_fields, migration 7). A batch's rows are inserted one after the
+// other in one transaction, so their ids are consecutive; sharing never
+// reaches into an earlier batch. Two sets, because an MFT entry alternates
+// between its $SI and $FN sets.
+type sharing struct {
+	set  [2]string
+	at   [2]int // batch index of the row holding set[i]; -1 for none
+	last int    // which set the previous event used; -1 for none
+}
+
+// minShared is the smallest field set worth sharing: below it, the saving
+// is not worth the reader's lookup.
+const minShared = 64
+
+func (h *sharing) reset() { h.at, h.last = [2]int{-1, -1}, -1 }
+
+// use returns what a row at batch index n stores for fields enc: enc
+// itself, or "" and how many rows back the row holding it is. same says
+// enc is the previous event's.
+func (h *sharing) use(enc string, same bool, n int) (string, int64) {
+	if len(enc) < minShared {
+		h.last = -1
+		return enc, 0
+	}
+	i := h.last
+	if !same || i < 0 || h.at[i] < 0 {
+		i = -1
+		for j := range h.set {
+			if h.at[j] >= 0 && h.set[j] == enc {
+				i = j
+			}
+		}
+	}
+	if i >= 0 {
+		h.last = i
+		return "", int64(n - h.at[i])
+	}
+	i = 0
+	if h.at[1] < h.at[0] {
+		i = 1
+	}
+	h.set[i], h.at[i], h.last = enc, n, i
+	return enc, 0
 }
 
 // BeginSource registers an artifact (path inside the evidence, parser
@@ -280,6 +329,7 @@ func (in *Ingest) beginSource(volumeID int64, path, parser, artifact string) *So
 	in.nextSrc++
 	in.mu.Unlock()
 	s := &Source{in: in, ID: id, host: in.hostID, started: time.Now()}
+	s.shared.reset()
 	evid := in.Evidence.ID
 	var vol any
 	if volumeID > 0 {
@@ -309,14 +359,20 @@ func (s *Source) Emit(e *event.Event) error {
 	if e.Host != "" {
 		host = s.in.Host(e.Host)
 	}
-	if !e.SameFields || s.events == 0 {
+	same := e.SameFields && s.events > 0
+	if !same {
 		s.buf = appendFields(s.buf[:0], e.Fields)
-		s.fields = string(s.buf)
+		if s.fields != string(s.buf) {
+			s.fields = string(s.buf)
+		} else {
+			same = true
+		}
 	}
+	fields, back := s.shared.use(s.fields, same, len(s.batch))
 	s.batch = append(s.batch, row{
 		ts: e.Time.Ticks(), tsDesc: e.TimeDesc, macb: e.MACB, host: host, source: s.ID,
 		artifact: e.Artifact, typ: e.Type, user: e.User, path: e.Path, message: e.Message,
-		fields: s.fields, record: e.Record, offset: e.Offset,
+		fields: fields, same: back, record: e.Record, offset: e.Offset,
 	})
 	s.events++
 	if len(s.batch) >= batchRows {
@@ -331,6 +387,7 @@ func (s *Source) flush() {
 	}
 	s.in.send(op{rows: s.batch})
 	s.batch = make([]row, 0, batchRows)
+	s.shared.reset()
 }
 
 // Events is how many events the source has emitted so far.
@@ -385,7 +442,7 @@ func (in *Ingest) Finish(ingestErr error) error {
 	if err := in.failed(); err != nil {
 		status, msg = "failed", "writing the case: "+err.Error()
 	}
-	if err := in.c.finishEvidence(in.Evidence.ID, in.firstEvent, status, msg); err != nil {
+	if err := in.c.finishEvidence(in.Evidence.ID, in.firstEvent, in.committed, status, msg); err != nil {
 		return fmt.Errorf("finishing %s: %w", in.Evidence.Path, err)
 	}
 	in.Evidence.Status = status
@@ -437,7 +494,7 @@ func (in *Ingest) writer() {
 		many     *sql.Stmt
 		pending  int
 		lastSync = time.Now()
-		args     = make([]any, 0, multiRows*14)
+		args     = make([]any, 0, multiRows*15)
 		// Full-text indexing keeps pace with the load: the writer has
 		// spare time while the parser works, and Finish then only builds
 		// the B-tree indexes. unindexed counts rows not yet indexed;
@@ -468,8 +525,8 @@ func (in *Ingest) writer() {
 			return err
 		}
 		tx = &wtx{Tx: t, stmts: map[string]*sql.Stmt{}}
-		const cols = `INSERT INTO events(ts, ts_desc, macb, host_id, source_id, artifact, type, user, path, message, fields, record, offset) VALUES `
-		const ph = `(?,?,?,?,?,?,?,?,?,?,?,?,?)`
+		const cols = `INSERT INTO events(ts, ts_desc, macb, host_id, source_id, artifact, type, user, path, message, fields, same_fields, record, offset) VALUES `
+		const ph = `(?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 		if one, err = tx.Prepare(cols + ph); err != nil {
 			return err
 		}
@@ -484,6 +541,9 @@ func (in *Ingest) writer() {
 			return err
 		}
 		err := tx.Commit()
+		if err == nil {
+			in.committed += int64(pending)
+		}
 		tx, pending, lastSync = nil, 0, time.Now()
 		return err
 	}
@@ -573,5 +633,5 @@ func run(st *sql.Stmt, args []any) error {
 
 func (r *row) appendArgs(a []any) []any {
 	return append(a, r.ts, r.tsDesc, r.macb, r.host, r.source, r.artifact, r.typ, r.user, r.path, r.message,
-		r.fields, r.record, r.offset)
+		r.fields, r.same, r.record, r.offset)
 }

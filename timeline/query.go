@@ -137,7 +137,7 @@ func (f Filter) where() (string, []any) {
 }
 
 const rowSelect = `SELECT e.id, e.ts, e.ts_desc, e.macb, COALESCE(h.name, ''), e.artifact, e.type, e.user, e.path,
-	e.message, e.fields, e.record, e.offset, e.source_id, ev.id, ev.path, COALESCE(v.offset, -1), s.path, s.parser
+	e.message, ` + FieldsSQL + `, e.record, e.offset, e.source_id, ev.id, ev.path, COALESCE(v.offset, -1), s.path, s.parser
 FROM events e
 JOIN sources s ON s.id = e.source_id
 JOIN evidence ev ON ev.id = s.evidence_id

@@ -221,7 +221,29 @@ CREATE TABLE traces (
 	`
 ALTER TABLE evidence ADD COLUMN fts_upto INTEGER NOT NULL DEFAULT 0;
 `,
+	// 7: events of one record that carry the same fields (an MFT entry's
+	// $SI times, a prefetch file's run times) store them once: the others
+	// keep fields empty and same_fields = how many ids back the event that
+	// holds them is. Readers go through FieldsSQL or the timeline view.
+	`
+ALTER TABLE events ADD COLUMN same_fields INTEGER NOT NULL DEFAULT 0;
+DROP VIEW timeline;
+CREATE VIEW timeline AS
+SELECT e.id, e.ts, e.ts_desc, e.macb, COALESCE(h.name, '') AS host, e.artifact, e.type, e.user, e.path,
+       e.message, ` + FieldsSQL + ` AS fields, e.record, e.offset, e.source_id,
+       ev.id AS evidence_id, ev.path AS evidence, COALESCE(v.offset, -1) AS volume_offset, s.path AS artifact_path,
+       s.parser AS parser
+FROM events e
+JOIN sources s ON s.id = e.source_id
+JOIN evidence ev ON ev.id = s.evidence_id
+LEFT JOIN hosts h ON h.id = e.host_id
+LEFT JOIN volumes v ON v.id = s.volume_id;
+`,
 }
+
+// FieldsSQL is an event's fields (JSON) in a query whose events table is
+// aliased e; see migration 7. Shared fields are one rowid lookup away.
+const FieldsSQL = `CASE e.same_fields WHEN 0 THEN e.fields ELSE (SELECT f.fields FROM events f WHERE f.id = e.id - e.same_fields) END`
 
 // ftsText is what the full-text index holds for an event (see events_fts).
 const ftsText = `CASE WHEN path = '' OR instr(message, path) > 0 THEN message ELSE message || ' ' || path END`

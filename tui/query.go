@@ -284,7 +284,7 @@ func (t Term) sql(res Resolved) (string, []any) {
 		var cs []string
 		var as []any
 		for _, n := range names {
-			cs = append(cs, "lower(json_extract(e.fields, '$."+n+"')) = lower(?)")
+			cs = append(cs, "lower(json_extract("+timeline.FieldsSQL+", '$."+n+"')) = lower(?)")
 			as = append(as, v)
 		}
 		return "(" + strings.Join(cs, " OR ") + ")", as
@@ -309,7 +309,7 @@ func (t Term) sql(res Resolved) (string, []any) {
 	case "path":
 		return contains("e.path")
 	case "event":
-		return "json_extract(e.fields, '$.event_id') = ?", []any{t.Number}
+		return "json_extract("+timeline.FieldsSQL+", '$.event_id') = ?", []any{t.Number}
 	case "id":
 		return "e.id = ?", []any{t.Number}
 	case "ids":

@@ -26,7 +26,7 @@ type Key struct {
 func (it Item) key() Key { return Key{it.Time, it.ID} }
 
 const itemSelect = `SELECT e.id, e.ts, e.ts_desc, e.macb, COALESCE(h.name, ''), e.artifact, e.type, e.user, e.path,
-	e.message, e.fields, e.record, e.offset, e.source_id, ev.id, ev.path, COALESCE(v.offset, -1), s.path, s.parser,
+	e.message, ` + timeline.FieldsSQL + `, e.record, e.offset, e.source_id, ev.id, ev.path, COALESCE(v.offset, -1), s.path, s.parser,
 	EXISTS (SELECT 1 FROM tui_bookmarks b WHERE b.event_id = e.id)
 FROM events e
 JOIN sources s ON s.id = e.source_id

@@ -411,8 +411,8 @@ func TestCorpusMFTAndJournalIngestCompletely(t *testing.T) {
 	// independently with a 15-line Python walk of the record headers:
 	// flags at 22, base reference at 32.)
 	var inUse int64
-	if err := c.DB.QueryRow(`SELECT COUNT(DISTINCT record) FROM events WHERE artifact = 'mft'
-		AND json_extract(fields, '$.in_use') = 1`).Scan(&inUse); err != nil {
+	if err := c.DB.QueryRow(`SELECT COUNT(DISTINCT record) FROM events e WHERE artifact = 'mft'
+		AND json_extract(`+timeline.FieldsSQL+`, '$.in_use') = 1`).Scan(&inUse); err != nil {
 		t.Fatal(err)
 	}
 	if inUse != 42754 {

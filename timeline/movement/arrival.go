@@ -170,7 +170,7 @@ func arrivalEvents(ctx context.Context, c *timeline.Case, host string, ids []int
 	for _, id := range ids {
 		byID[id] = host
 	}
-	rows, err := c.DB.QueryContext(ctx, `SELECT id, ts, COALESCE(host_id, 0), artifact, type, fields, path FROM events WHERE `+where)
+	rows, err := c.DB.QueryContext(ctx, `SELECT id, ts, COALESCE(host_id, 0), artifact, type, `+timeline.FieldsSQL+`, path FROM events e WHERE `+where)
 	if err != nil {
 		return nil, nil, fmt.Errorf("movement: arrival on %s: %w", host, err)
 	}

@@ -134,7 +134,7 @@ type batch struct {
 // are put in time order here, which is much cheaper than SQLite sorting
 // rows with their JSON.
 func loadEvents(ctx context.Context, c *timeline.Case, byID map[int64]string) ([]*ev, error) {
-	q := `SELECT id, ts, COALESCE(host_id, 0), artifact, type, fields FROM events WHERE ` + relevant()
+	q := `SELECT id, ts, COALESCE(host_id, 0), artifact, type, ` + timeline.FieldsSQL + ` FROM events e WHERE ` + relevant()
 	rows, err := c.DB.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("movement: events: %w", err)
@@ -243,7 +243,7 @@ func eachEvent(ctx context.Context, c *timeline.Case, where string, args []any, 
 		byID[id] = hostKey(name)
 	}
 	hrows.Close()
-	rows, err := c.DB.QueryContext(ctx, `SELECT id, ts, COALESCE(host_id, 0), artifact, type, fields FROM events WHERE `+where, args...)
+	rows, err := c.DB.QueryContext(ctx, `SELECT id, ts, COALESCE(host_id, 0), artifact, type, `+timeline.FieldsSQL+` FROM events e WHERE `+where, args...)
 	if err != nil {
 		return fmt.Errorf("movement: events: %w", err)
 	}

@@ -235,7 +235,7 @@ func earliestExecutions(ctx context.Context, c *timeline.Case, want map[string]b
 	// Only rows whose text holds a wanted file's name can be its run:
 	// SQLite tests that, sparing the decoding of every other row.
 	if runs == nil {
-		names, args := nameFilter(want, "fields")
+		names, args := nameFilter(want, timeline.FieldsSQL)
 		err := eachEvent(ctx, c, `artifact = 'evtx' AND type IN ('4688', '1')`+names, args, func(e *ev) error {
 			if p := e.s("process"); p != "" {
 				consider(execution{id: e.ID, ts: e.TS, host: e.Host, path: strings.Clone(p), kind: "process creation " + e.Type})
