@@ -157,21 +157,30 @@ func (c *Case) finishEvidence(id, firstEvent, events int64, status, errText stri
 	if _, err := c.DB.Exec(indexes); err != nil {
 		return fmt.Errorf("indexes: %w", err)
 	}
-	var upto int64
-	if err := c.DB.QueryRow(`SELECT fts_upto FROM evidence WHERE id = ?`, id).Scan(&upto); err != nil {
-		return err
-	}
-	if _, err := c.DB.Exec(ftsCatchUp, max(firstEvent, upto+1), id); err != nil {
-		return fmt.Errorf("full-text index: %w", err)
-	}
-	_, err := c.DB.Exec(`UPDATE sources SET status = 'interrupted', finished = ? WHERE evidence_id = ? AND status = 'running'`,
-		c.stamp(), id)
+	// The rest of the full-text rows, fts_upto and the status commit
+	// together, so fts_upto is exact whatever happens (see ftsDelete).
+	tx, err := c.DB.Begin()
 	if err != nil {
 		return err
 	}
-	_, err = c.DB.Exec(`UPDATE evidence SET status = ?, error = ?, events = ?, finished = ?, pid = 0 WHERE id = ?`,
-		status, errText, n, c.stamp(), id)
-	return err
+	defer tx.Rollback()
+	var upto int64
+	if err := tx.QueryRow(`SELECT fts_upto FROM evidence WHERE id = ?`, id).Scan(&upto); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ftsCatchUp, max(firstEvent, upto+1), id); err != nil {
+		return fmt.Errorf("full-text index: %w", err)
+	}
+	if _, err = tx.Exec(`UPDATE sources SET status = 'interrupted', finished = ? WHERE evidence_id = ? AND status = 'running'`,
+		c.stamp(), id); err != nil {
+		return err
+	}
+	if _, err = tx.Exec(`UPDATE evidence SET status = ?, error = ?, events = ?, finished = ?, pid = 0,
+		fts_upto = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id = ?`,
+		status, errText, n, c.stamp(), id); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func (c *Case) stamp() string { return c.now().UTC().Format(time.RFC3339) }

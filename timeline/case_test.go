@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -118,6 +119,58 @@ func TestInterruptedIngestIsUsableAndRedone(t *testing.T) {
 	if n, _ := c.Count(ctx, Filter{Query: "file299.txt"}); n != 1 {
 		t.Errorf("fts after re-ingest: %d, want 1 (old rows removed from the index)", n)
 	}
+	if got := ftsDocs(t, c); got != 400 {
+		t.Errorf("full-text rows after re-ingest: %d, want 400", got)
+	}
+}
+
+// Removing an unfinished ingest removes its rows from the full-text index
+// itself, not only from query results: the new events reuse the old ids,
+// so a stale entry would match the new event with the old text.
+func TestRedoneIngestForgetsOldText(t *testing.T) {
+	c := newCase(t)
+	ingest := func(word string, n int, finish error) {
+		in, err := c.BeginIngest(context.Background(), &Evidence{Path: "/ev/r", SHA256: "r", Host: "h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := in.BeginSource(0, "x", "p", event.MFT)
+		for i := range n {
+			src.Emit(&event.Event{Time: 1, Artifact: event.MFT, Message: fmt.Sprintf("%s %d", word, i)})
+		}
+		src.Done(int64(n), 0, nil)
+		if err := in.Finish(finish); err != nil && finish == nil {
+			t.Fatal(err)
+		}
+	}
+	ingest("alpha", ftsRows+10, context.Canceled)
+	ingest("beta", 50, nil)
+	for word, want := range map[string]int64{"alpha": 0, "beta": 50} {
+		var got int64
+		if err := c.DB.QueryRow(`SELECT count(*) FROM events_fts WHERE events_fts MATCH ?`, word).Scan(&got); err != nil || got != want {
+			t.Errorf("index rows matching %s: %d (%v), want %d", word, got, err, want)
+		}
+	}
+	if got := ftsDocs(t, c); got != 50 {
+		t.Errorf("full-text rows: %d, want 50", got)
+	}
+}
+
+// ftsDocs counts the events the full-text index holds, after checking its
+// integrity.
+func ftsDocs(t *testing.T, c *Case) int64 {
+	t.Helper()
+	if _, err := c.DB.Exec(`INSERT INTO events_fts(events_fts) VALUES('integrity-check')`); err != nil {
+		t.Fatalf("full-text index: %v", err)
+	}
+	if _, err := c.DB.Exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_words USING fts5vocab(main, events_fts, 'instance')`); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := c.DB.QueryRow(`SELECT COUNT(DISTINCT doc) FROM temp.fts_words`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestCrashedIngestRecoveredOnOpen(t *testing.T) {
@@ -146,7 +199,7 @@ func TestCrashedIngestRecoveredOnOpen(t *testing.T) {
 	for _, q := range []string{
 		`UPDATE evidence SET pid = 999999999`,
 		fmt.Sprintf(`UPDATE evidence SET fts_upto = %d`, cut),
-		fmt.Sprintf(`DELETE FROM events_fts WHERE rowid > %d`, cut),
+		fmt.Sprintf(`INSERT INTO events_fts(events_fts, rowid, text) SELECT 'delete', id, %s FROM events WHERE id > %d`, ftsText, cut),
 	} {
 		if _, err := c.DB.Exec(q); err != nil {
 			t.Fatal(err)
@@ -162,11 +215,9 @@ func TestCrashedIngestRecoveredOnOpen(t *testing.T) {
 	if s.Evidence[0].Status != "interrupted" || s.Events != n {
 		t.Errorf("after crash: status %q events %d", s.Evidence[0].Status, s.Events)
 	}
-	// Recovery indexed the rest (re-inserting a rowid would replace it, so
-	// fts_upto saves work, not correctness).
-	var hits int64
-	if err := c.DB.QueryRow(`SELECT count(*) FROM events_fts WHERE events_fts MATCH 'one'`).Scan(&hits); err != nil || hits != n {
-		t.Errorf("full-text rows after recovery: %d (%v), want %d", hits, err, n)
+	// Recovery indexed the rest.
+	if got := ftsDocs(t, c); got != n {
+		t.Errorf("full-text rows after recovery: %d, want %d", got, n)
 	}
 	for _, w := range []string{"w0", fmt.Sprintf("w%d", ftsRows), fmt.Sprintf("w%d", n-1)} {
 		if got, _ := c.Count(context.Background(), Filter{Query: w}); got != 1 {
@@ -326,5 +377,56 @@ func TestSharedFieldsStoredOnce(t *testing.T) {
 	}
 	if n != len(want) {
 		t.Fatalf("%d events read, want %d", n, len(want))
+	}
+}
+
+// A case made before migrations 7 and 8 opens with its events' fields
+// intact and every event searchable in the rebuilt full-text index.
+func TestMigrationFromVersion6(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range migrations[:6] {
+		if _, err := db.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	for _, q := range []string{
+		`PRAGMA user_version=6`,
+		`INSERT INTO evidence(id, path, format, size, sha256, status) VALUES (1, '/ev/old', 'raw', 1, 'old', 'complete')`,
+		`INSERT INTO sources(id, evidence_id, path, parser, artifact, status) VALUES (1, 1, 'x', 'p', 'mft', 'ok')`,
+		`INSERT INTO events(id, ts, ts_desc, macb, source_id, artifact, type, user, path, message, fields, record, offset)
+			VALUES (1, 1, 'd', '', 1, 'mft', 'si', '', '\old\kept.txt', '$SI M... \old\kept.txt', '{"k":1}', 0, 0),
+			       (2, 2, 'd', '', 1, 'mft', 'fn', '', '\old\also.txt', 'name only', '{"k":2}', 0, 0)`,
+		`INSERT INTO events_fts(rowid, text) SELECT id, message FROM events`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	c, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if v, _ := c.SchemaVersion(); v != len(migrations) {
+		t.Fatalf("schema version %d, want %d", v, len(migrations))
+	}
+	var got []string
+	c.Events(context.Background(), Filter{}, func(r *Row) error { got = append(got, r.Fields); return nil })
+	if fmt.Sprint(got) != `[{"k":1} {"k":2}]` {
+		t.Errorf("fields after migration: %v", got)
+	}
+	// also.txt is only in the path, which the old index did not hold.
+	for _, q := range []string{"kept.txt", "also.txt"} {
+		if n, _ := c.Count(context.Background(), Filter{Query: q}); n != 1 {
+			t.Errorf("search %s: %d events, want 1", q, n)
+		}
+	}
+	if n := ftsDocs(t, c); n != 2 {
+		t.Errorf("full-text rows: %d, want 2", n)
 	}
 }

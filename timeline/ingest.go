@@ -157,19 +157,15 @@ func (c *Case) removeEvidence(ctx context.Context, id int64) error {
 		return err
 	}
 	defer tx.Rollback()
-	var first int64
-	if err := tx.QueryRow(`SELECT first_event FROM evidence WHERE id = ?`, id).Scan(&first); err != nil {
+	var first, upto int64
+	if err := tx.QueryRow(`SELECT first_event, fts_upto FROM evidence WHERE id = ?`, id).Scan(&first, &upto); err != nil {
 		return err
 	}
-	stmts := []string{
-		`DELETE FROM events_fts WHERE rowid IN (SELECT id FROM events
-			WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?))`,
-		`DELETE FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`,
+	if _, err := tx.Exec(ftsDelete, first, upto, id); err != nil {
+		return fmt.Errorf("full-text index: %w", err)
 	}
-	for _, s := range stmts {
-		if _, err := tx.Exec(s, first, id); err != nil {
-			return err
-		}
+	if _, err := tx.Exec(`DELETE FROM events WHERE id >= ? AND source_id IN (SELECT id FROM sources WHERE evidence_id = ?)`, first, id); err != nil {
+		return err
 	}
 	for _, s := range []string{
 		`DELETE FROM sources WHERE evidence_id = ?`,
@@ -488,13 +484,16 @@ const multiRows = 64
 func (in *Ingest) writer() {
 	defer close(in.done)
 	db := in.c.DB
+	ctx := context.Background()
 	var (
+		// The writer holds one connection per transaction, as a
+		// database/sql Tx would, so other users of the case wait at most
+		// one commit interval.
+		conn     *sql.Conn
 		tx       *wtx
-		one      *sql.Stmt
-		many     *sql.Stmt
+		ins      eventInsert
 		pending  int
 		lastSync = time.Now()
-		args     = make([]any, 0, multiRows*15)
 		// Full-text indexing keeps pace with the load: the writer has
 		// spare time while the parser works, and Finish then only builds
 		// the B-tree indexes. unindexed counts rows not yet indexed;
@@ -519,19 +518,24 @@ func (in *Ingest) writer() {
 		ftsFrom, unindexed = last+1, 0
 		return nil
 	}
+	release := func() {
+		ins.close()
+		if conn != nil {
+			conn.Close()
+		}
+		tx, conn = nil, nil
+	}
 	begin := func() error {
-		t, err := db.Begin()
+		var err error
+		if conn, err = db.Conn(ctx); err != nil {
+			return err
+		}
+		t, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
 		tx = &wtx{Tx: t, stmts: map[string]*sql.Stmt{}}
-		const cols = `INSERT INTO events(ts, ts_desc, macb, host_id, source_id, artifact, type, user, path, message, fields, same_fields, record, offset) VALUES `
-		const ph = `(?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
-		if one, err = tx.Prepare(cols + ph); err != nil {
-			return err
-		}
-		many, err = tx.Prepare(cols + strings.TrimSuffix(strings.Repeat(ph+",", multiRows), ","))
-		return err
+		return ins.prepare(conn)
 	}
 	commit := func() error {
 		if tx == nil {
@@ -544,15 +548,16 @@ func (in *Ingest) writer() {
 		if err == nil {
 			in.committed += int64(pending)
 		}
-		tx, pending, lastSync = nil, 0, time.Now()
+		release()
+		pending, lastSync = 0, time.Now()
 		return err
 	}
 	fail := func(err error) {
 		in.setErr(err)
 		if tx != nil {
 			tx.Rollback()
-			tx = nil
 		}
+		release()
 	}
 	for o := range in.ops {
 		if in.failed() != nil {
@@ -570,25 +575,9 @@ func (in *Ingest) writer() {
 			}
 			continue
 		}
-		rows := o.rows
-		for len(rows) >= multiRows {
-			args = args[:0]
-			for i := range rows[:multiRows] {
-				args = rows[i].appendArgs(args)
-			}
-			if err := run(many, args); err != nil {
-				fail(err)
-				break
-			}
-			rows = rows[multiRows:]
-		}
-		for i := range rows {
-			if in.failed() != nil {
-				break
-			}
-			if err := run(one, rows[i].appendArgs(args[:0])); err != nil {
-				fail(err)
-			}
+		if err := ins.insert(o.rows); err != nil {
+			fail(err)
+			continue
 		}
 		pending += len(o.rows)
 		unindexed += len(o.rows)
@@ -629,9 +618,4 @@ func run(st *sql.Stmt, args []any) error {
 		return err
 	}
 	return rows.Close()
-}
-
-func (r *row) appendArgs(a []any) []any {
-	return append(a, r.ts, r.tsDesc, r.macb, r.host, r.source, r.artifact, r.typ, r.user, r.path, r.message,
-		r.fields, r.same, r.record, r.offset)
 }
