@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"testing"
 	"time"
@@ -68,6 +69,9 @@ func benchParse(b *testing.B, path string, parse parseFunc) {
 // parser returns (the writer is then at most its channel, ~16k rows,
 // behind); "finish" is Finish: the drain, the indexes and the FTS build.
 func benchIngest(b *testing.B, path, artifact, parser string, parse parseFunc) {
+	// The collector paced as `foothold ingest` paces it (cmd/foothold,
+	// ingestGCPercent).
+	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	f, size := openArtifact(b, path)
 	var st ntfs.Stats
 	var loads, finishes []float64

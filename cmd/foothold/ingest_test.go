@@ -412,7 +412,7 @@ func TestCorpusMFTAndJournalIngestCompletely(t *testing.T) {
 	// flags at 22, base reference at 32.)
 	var inUse int64
 	if err := c.DB.QueryRow(`SELECT COUNT(DISTINCT record) FROM events e WHERE artifact = 'mft'
-		AND json_extract(`+timeline.FieldsSQL+`, '$.in_use') = 1`).Scan(&inUse); err != nil {
+		AND json_extract(` + timeline.FieldsSQL + `, '$.in_use') = 1`).Scan(&inUse); err != nil {
 		t.Fatal(err)
 	}
 	if inUse != 42754 {

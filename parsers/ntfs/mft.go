@@ -364,14 +364,17 @@ func macbGroups(m, a, c, b uint64) (vals []uint64, macb []string) {
 	return vals, macb
 }
 
+// Positions in the slice fields returns.
+const fieldInode, fieldAttr = 2, 3
+
 func (p *mftPass) fields(f *entryFacts, inodeStr, attr string) []event.Field {
 	rec := f.rec
 	fs := make([]event.Field, 0, 32)
 	add := func(k string, v any) { fs = append(fs, event.Field{Key: k, Value: v}) }
 	add("entry", int64(rec.entry))
 	add("seq", int64(rec.seq))
-	add("inode", inodeStr)
-	add("attr", attr)
+	add("inode", inodeStr) // fieldInode
+	add("attr", attr)      // fieldAttr
 	add("name", f.name.name)
 	add("parent_entry", int64(f.name.parent))
 	add("parent_seq", int64(f.name.parentSeq))
@@ -422,11 +425,13 @@ func (p *mftPass) emitEntry(f *entryFacts) error {
 	reset := func(typ string, fields []event.Field) {
 		*e = event.Event{Artifact: event.MFT, Type: typ, Path: f.path, Record: int64(rec.entry), Offset: f.off, Fields: fields}
 	}
+	// The $FN set is the $SI set with its own inode and attribute: a copy
+	// with two values changed costs less than building it again.
+	siFields := p.fields(f, f.inodeSI, "$SI")
 	if rec.si != nil {
-		fields := p.fields(f, f.inodeSI, "$SI")
 		vals, macb := macbGroups(f.si.m, f.si.a, f.si.c, f.si.b)
 		for i, v := range vals {
-			reset("si", fields)
+			reset("si", siFields)
 			e.SameFields = i > 0
 			e.Time = event.FileTime(v)
 			e.MACB = macb[i]
@@ -438,7 +443,8 @@ func (p *mftPass) emitEntry(f *entryFacts) error {
 		}
 	}
 	if f.hasName {
-		fields := p.fields(f, f.inodeFN, "$FN")
+		fields := append([]event.Field(nil), siFields...)
+		fields[fieldInode].Value, fields[fieldAttr].Value = f.inodeFN, "$FN"
 		n := f.name
 		vals, macb := macbGroups(n.m, n.a, n.c, n.b)
 		for i, v := range vals {
@@ -454,7 +460,7 @@ func (p *mftPass) emitEntry(f *entryFacts) error {
 		}
 	}
 	if f.zone != nil && f.si.b != 0 {
-		reset("zone", p.fields(f, f.inodeSI, "$SI"))
+		reset("zone", siFields)
 		e.Time = event.FileTime(f.si.b)
 		e.TimeDesc = "Zone.Identifier (file created)"
 		e.Message = f.zone.message(f.path + suffix)
@@ -463,7 +469,7 @@ func (p *mftPass) emitEntry(f *entryFacts) error {
 		}
 	}
 	if len(f.stomp) > 0 && f.si.b != 0 {
-		reset("timestomp", p.fields(f, f.inodeSI, "$SI"))
+		reset("timestomp", siFields)
 		e.Time = event.FileTime(f.si.b)
 		e.TimeDesc = "$SI created (timestomp indicator)"
 		e.Message = fmt.Sprintf("Possible timestomp (%s): $SI created %s, $FN created %s %s%s",
