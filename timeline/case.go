@@ -15,6 +15,13 @@ import (
 	_ "github.com/mattn/go-sqlite3" // registers "sqlite3"; build with -tags sqlite_fts5
 )
 
+// Page cache sizes in KiB (negative, as PRAGMA cache_size takes them):
+// cacheSize always, sortCacheSize while indexes are built.
+const (
+	cacheSize     = "-65536"
+	sortCacheSize = "-4096"
+)
+
 // Case is an open case file.
 type Case struct {
 	DB   *sql.DB
@@ -41,7 +48,7 @@ func Open(path string) (*Case, error) {
 	// cases only; an existing case keeps its size) cut the page reads of
 	// the post-load index and full-text builds by four: measured 10% less
 	// ingest CPU on a 250k-event image than 4 KiB.
-	if _, err := db.Exec(`PRAGMA page_size=16384; PRAGMA cache_size=-65536; PRAGMA threads=2`); err != nil {
+	if _, err := db.Exec(`PRAGMA page_size=16384; PRAGMA cache_size=` + cacheSize + `; PRAGMA threads=2`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("case %s: %w", path, err)
 	}
@@ -154,7 +161,13 @@ func (c *Case) finishEvidence(id, firstEvent, events int64, status, errText stri
 			return err
 		}
 	}
-	if _, err := c.DB.Exec(indexes); err != nil {
+	// SQLite's sorter spills sorted runs of at most the page cache's size
+	// and sorts them on its helper thread (PRAGMA threads) only when there
+	// is more than one: a small cache while the indexes are built lets
+	// the idle parser core sort. 0.49 -> 0.40 s for the corpus $MFT's four
+	// indexes; the runs go to SQLite's temporary directory, not the case's.
+	if _, err := c.DB.Exec(`PRAGMA cache_size=` + sortCacheSize + `;` + indexes + `PRAGMA cache_size=` + cacheSize); err != nil {
+		c.DB.Exec(`PRAGMA cache_size=` + cacheSize)
 		return fmt.Errorf("indexes: %w", err)
 	}
 	// The rest of the full-text rows, fts_upto and the status commit

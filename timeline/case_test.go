@@ -430,3 +430,14 @@ func TestMigrationFromVersion6(t *testing.T) {
 		t.Errorf("full-text rows: %d, want 2", n)
 	}
 }
+
+// Finish builds the indexes with a small page cache (sortCacheSize) and
+// gives the connection its own back.
+func TestFinishRestoresCacheSize(t *testing.T) {
+	c := newCase(t)
+	ingestN(t, c, "cache", 10, nil)
+	var kib string
+	if err := c.DB.QueryRow(`PRAGMA cache_size`).Scan(&kib); err != nil || kib != cacheSize {
+		t.Fatalf("cache_size after Finish: %s (%v), want %s", kib, err, cacheSize)
+	}
+}
