@@ -90,7 +90,8 @@ func fieldsJSON(fs []event.Field) string {
 
 // BenchmarkEventsInsert compares, on the same rows, this machine's plain
 // SQLite insert rate into the events table (one prepared single-row
-// INSERT, one transaction, WAL, synchronous=OFF, no indexes, no FTS) with
+// INSERT, one transaction, the case's journal and synchronous=OFF, no
+// indexes, no FTS) with
 // Foothold's writer path (Source.Emit → writer goroutine → Finish).
 // Both then pay for the same indexes and FTS: the raw side runs the same
 // statements after its load, so the totals are comparable too.
