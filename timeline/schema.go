@@ -222,7 +222,7 @@ CREATE TABLE traces (
 ALTER TABLE evidence ADD COLUMN fts_upto INTEGER NOT NULL DEFAULT 0;
 `,
 	// 7: events of one record that carry the same fields (an MFT entry's
-	// $SI times, a prefetch file's run times) store them once: the others
+	// $SI times, a link file's three times) store them once: the others
 	// keep fields empty and same_fields = how many ids back the event that
 	// holds them is. Readers go through FieldsSQL or the timeline view.
 	`
