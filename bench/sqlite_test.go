@@ -3,10 +3,8 @@ package bench
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -43,49 +41,40 @@ func sampleData(b *testing.B) ([]event.Event, [][]any) {
 			b.Fatal(err)
 		}
 		// The raw side gets its rows fully built, JSON included: it
-		// measures SQLite alone. It stores what the case stores: a field
-		// set repeated by the next events is kept once, and they hold the
-		// distance back to it (events.same_fields).
-		var lead [2]struct {
-			fields string
-			at     int
+		// measures SQLite alone. They are what the case stores, shared
+		// fields included (events.same_fields), read back from a case
+		// Foothold's writer made of the same events.
+		dir, err := os.MkdirTemp("", "foothold-bench-rows")
+		if err != nil {
+			b.Fatal(err)
 		}
-		for _, e := range sampleEvents {
-			if e.Time == 0 {
-				continue
+		defer os.RemoveAll(dir)
+		casePath := filepath.Join(dir, "rows.db")
+		footholdInsert(b, casePath, sampleEvents, int64(len(sampleEvents)))
+		c, err := timeline.Open(casePath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		rows, err := c.DB.Query(`SELECT ts, ts_desc, macb, host_id, source_id, artifact, type, user, path, message,
+			fields, same_fields, record, offset FROM events ORDER BY id`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ts, host, src, same, rec, off int64
+			var desc, macb, art, typ, user, p, msg, fields string
+			if err := rows.Scan(&ts, &desc, &macb, &host, &src, &art, &typ, &user, &p, &msg, &fields, &same, &rec, &off); err != nil {
+				b.Fatal(err)
 			}
-			fields, back, n := fieldsJSON(e.Fields), 0, len(sampleRows)
-			for _, l := range lead {
-				if l.fields == fields && len(fields) >= 64 {
-					fields, back = "", n-l.at
-					break
-				}
-			}
-			if back == 0 {
-				lead[0], lead[1] = lead[1], lead[0]
-				lead[1].fields, lead[1].at = fields, n
-			}
-			sampleRows = append(sampleRows, []any{e.Time.Ticks(), e.TimeDesc, e.MACB, int64(1), int64(1), e.Artifact,
-				e.Type, e.User, e.Path, e.Message, fields, int64(back), e.Record, e.Offset})
+			sampleRows = append(sampleRows, []any{ts, desc, macb, host, src, art, typ, user, p, msg, fields, same, rec, off})
+		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
 		}
 	})
 	return sampleEvents, sampleRows
-}
-
-// fieldsJSON encodes fields as an ordered JSON object, close in size to
-// what the case stores.
-func fieldsJSON(fs []event.Field) string {
-	b := []byte{'{'}
-	for i, f := range fs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendQuote(b, f.Key)
-		b = append(b, ':')
-		v, _ := json.Marshal(f.Value)
-		b = append(b, v...)
-	}
-	return string(append(b, '}'))
 }
 
 // BenchmarkEventsInsert compares, on the same rows, this machine's plain

@@ -103,28 +103,20 @@ func BenchmarkFilterTagBookmark(b *testing.B) { benchFilter(b, "tag:bookmark") }
 
 // BenchmarkScrollPage: one pgdown keystroke deep in the case, including
 // the keyset page reads it triggers.
-func BenchmarkScrollPage(b *testing.B) {
-	c := benchCase(b)
-	m := newModel(b, c, 80, 24)
-	var lat latencies
-	b.ResetTimer()
-	for b.Loop() {
-		t := time.Now()
-		drive(m, tea.KeyPressMsg{Code: tea.KeyPgDown})
-		lat.add(t)
-	}
-	lat.report(b)
-}
+func BenchmarkScrollPage(b *testing.B) { benchKey(b, tea.KeyPressMsg{Code: tea.KeyPgDown}) }
 
 // BenchmarkJumpToEnd: G, the last page by a descending keyset read.
-func BenchmarkJumpToEnd(b *testing.B) {
+func BenchmarkJumpToEnd(b *testing.B) { benchKey(b, tea.KeyPressMsg{Code: 'G', Text: "G"}) }
+
+// benchKey times one keystroke, repeated, on an 80x24 screen.
+func benchKey(b *testing.B, key tea.KeyPressMsg) {
 	c := benchCase(b)
 	m := newModel(b, c, 80, 24)
 	var lat latencies
 	b.ResetTimer()
 	for b.Loop() {
 		t := time.Now()
-		drive(m, tea.KeyPressMsg{Code: 'G', Text: "G"})
+		drive(m, key)
 		lat.add(t)
 	}
 	lat.report(b)

@@ -309,7 +309,7 @@ func (t Term) sql(res Resolved) (string, []any) {
 	case "path":
 		return contains("e.path")
 	case "event":
-		return "json_extract("+timeline.FieldsSQL+", '$.event_id') = ?", []any{t.Number}
+		return "json_extract(" + timeline.FieldsSQL + ", '$.event_id') = ?", []any{t.Number}
 	case "id":
 		return "e.id = ?", []any{t.Number}
 	case "ids":

@@ -442,6 +442,18 @@ func logonID(s string) uint64 {
 // and IUSR: shared by every service, never one user's.
 var systemLogons = map[uint64]bool{0: true, 0x3e7: true, 0x3e5: true, 0x3e4: true, 0x3e3: true}
 
+// sideEvents are a hop's events on one side (destination, source) that
+// this host's evidence holds.
+func (a *arrivalHost) sideEvents(h *Hop, side string) []*ev {
+	var out []*ev
+	for _, r := range h.Evidence {
+		if e := a.byID[r.EventID]; e != nil && r.Side == side {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // linkHops collects what each hop into or out of this host brought: the
 // logon sessions it opened, the processes, services and tasks of its
 // destination evidence, and the source-side events on this host.
@@ -451,11 +463,7 @@ func (a *arrivalHost) linkHops(tr *Trace) {
 		label := fmt.Sprintf("%s from %s as %s", h.Technique, h.Source, h.Account)
 		if h.Destination == a.host {
 			a.inHops = append(a.inHops, h)
-			for _, r := range h.Evidence {
-				e := a.byID[r.EventID]
-				if r.Side != "destination" || e == nil {
-					continue
-				}
+			for _, e := range a.sideEvents(h, "destination") {
 				switch e.Type {
 				case "4624":
 					if l := logonID(e.s("target_logon_id")); l != 0 && !systemLogons[l] {
@@ -478,11 +486,7 @@ func (a *arrivalHost) linkHops(tr *Trace) {
 		}
 		if h.Source == a.host {
 			a.outHops = append(a.outHops, h)
-			for _, r := range h.Evidence {
-				e := a.byID[r.EventID]
-				if r.Side != "source" || e == nil {
-					continue
-				}
+			for _, e := range a.sideEvents(h, "source") {
 				switch e.Type {
 				case "4624":
 					if l := logonID(e.s("target_logon_id")); l != 0 && !systemLogons[l] {

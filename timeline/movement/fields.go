@@ -371,6 +371,23 @@ func skipString(s string, i int) (int, bool) {
 	return i, false
 }
 
+// skipKey returns the index after an object member's key and its colon
+// at s[i].
+func skipKey(s string, i int) (int, bool) {
+	if i >= len(s) || s[i] != '"' {
+		return i, false
+	}
+	i, ok := skipString(s, i)
+	if !ok {
+		return i, false
+	}
+	i = skipWS(s, i)
+	if i >= len(s) || s[i] != ':' {
+		return i, false
+	}
+	return i + 1, true
+}
+
 // skipComposite returns the index after the JSON list or object at s[i],
 // checking its grammar.
 func skipComposite(s string, i int) (int, bool) {
@@ -398,17 +415,9 @@ func skipComposite(s string, i int) (int, bool) {
 				}
 				if c == '{' {
 					var ok bool
-					if i >= len(s) || s[i] != '"' {
+					if i, ok = skipKey(s, i); !ok {
 						return i, false
 					}
-					if i, ok = skipString(s, i); !ok {
-						return i, false
-					}
-					i = skipWS(s, i)
-					if i >= len(s) || s[i] != ':' {
-						return i, false
-					}
-					i++
 				}
 				continue
 			case c == '"':
@@ -443,17 +452,9 @@ func skipComposite(s string, i int) (int, bool) {
 			i = skipWS(s, i+1)
 			if top == '{' {
 				var ok bool
-				if i >= len(s) || s[i] != '"' {
+				if i, ok = skipKey(s, i); !ok {
 					return i, false
 				}
-				if i, ok = skipString(s, i); !ok {
-					return i, false
-				}
-				i = skipWS(s, i)
-				if i >= len(s) || s[i] != ':' {
-					return i, false
-				}
-				i++
 			}
 			expectValue = true
 		case c == ']' && top == '[' || c == '}' && top == '{':
