@@ -153,7 +153,7 @@ func (a *App) runTrace(ctx context.Context, o *TraceOptions) error {
 	if len(tr.Context) > 0 {
 		fmt.Fprintf(out, "\nNot on the path (%d edges): routine, or from hosts not compromised then:\n", len(tr.Context))
 		for _, e := range tr.Context {
-			fmt.Fprintf(out, "  %s  %s -> %s  %s as %s, %d times\n", e.First, e.Source, e.Destination, e.Technique, e.Account, e.Count)
+			fmt.Fprintf(out, "  %s  %s -> %s  %s as %s, %s\n", e.First, e.Source, e.Destination, e.Technique, e.Account, event.Times(int64(e.Count)))
 		}
 	}
 	return nil

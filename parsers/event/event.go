@@ -6,6 +6,7 @@ package event
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -250,4 +251,13 @@ type Recorder interface {
 	SetVolumeIdentity(volumeID int64, serial, label string)
 	BeginSource(volumeID int64, path, parser, artifact string) Source
 	SetHost(Host)
+}
+
+// Times says how often something happened, for messages ("1 time",
+// "3 times"): exported timelines are read by people.
+func Times(n int64) string {
+	if n == 1 {
+		return "1 time"
+	}
+	return strconv.FormatInt(n, 10) + " times"
 }

@@ -49,3 +49,11 @@ func BenchmarkAppendISO(b *testing.B) {
 		buf = FileTime(133_230_096_001_234_567 + uint64(i)).AppendISO(buf[:0])
 	}
 }
+
+func TestTimes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 times", 1: "1 time", 2: "2 times", 1234: "1234 times"} {
+		if got := Times(n); got != want {
+			t.Errorf("Times(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -405,7 +405,7 @@ func (p *parser) emitEntry(e Entry, l *lnk.Link) error {
 	}
 	ev.Message = fmt.Sprintf("Jump list %s entry %d: %s opened", p.appID, e.Number, orUnknown(target))
 	if e.AccessCount > 0 {
-		ev.Message += fmt.Sprintf(" (%d times)", e.AccessCount)
+		ev.Message += " (" + event.Times(int64(e.AccessCount)) + ")"
 	}
 	ev.Add("target_path", target)
 	ev.Add("app_id", p.appID)

@@ -80,7 +80,7 @@ func (h *Hive) userassist(em *emitter) error {
 				e.Add("last_run", e.Time)
 			}
 			e.Add("key", em.path(userAssistPath+`\`+guid+`\Count`))
-			e.Message = fmt.Sprintf("UserAssist: %s run %d times", name, runs)
+			e.Message = fmt.Sprintf("UserAssist: %s run %s", name, event.Times(int64(runs)))
 			if err := em.emit(e); err != nil {
 				return err
 			}
