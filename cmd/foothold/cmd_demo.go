@@ -93,7 +93,7 @@ func (a *App) runDemo(ctx context.Context, o *DemoOptions) error {
 		return err
 	}
 	fmt.Fprintln(a.Out)
-	printSummary(a.Out, s)
+	printSummary(a.Out, s, false)
 	for _, q := range []struct {
 		title string
 		f     timeline.Filter

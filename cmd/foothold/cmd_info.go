@@ -14,8 +14,9 @@ import (
 
 // InfoOptions are the flags of `foothold info`.
 type InfoOptions struct {
-	Case string
-	JSON bool
+	Case   string
+	JSON   bool
+	Errors bool
 }
 
 func (a *App) infoCmd() *cobra.Command {
@@ -24,12 +25,14 @@ func (a *App) infoCmd() *cobra.Command {
 		Use:   "info -c CASE.db",
 		Short: "Show what the case holds: evidence, volumes, hosts, sources, counts by artifact, errors",
 		Example: `  foothold info -c case.db
+  foothold info -c case.db --errors
   foothold info -c case.db --json | jq '.errors'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runInfo(cmd.Context(), o) },
 	}
 	cmd.Flags().StringVarP(&o.Case, "case", "c", "", "case file")
-	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the summary as JSON")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the summary as JSON (with every source that has an error)")
+	cmd.Flags().BoolVar(&o.Errors, "errors", false, "list every source with an error, not a few of each kind")
 	cmd.MarkFlagRequired("case")
 	return cmd
 }
@@ -49,11 +52,17 @@ func (a *App) runInfo(ctx context.Context, o *InfoOptions) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
 	}
-	printSummary(a.Out, s)
+	printSummary(a.Out, s, o.Errors)
 	return nil
 }
 
-func printSummary(out io.Writer, s *timeline.Summary) {
+// errorExamples is how many sources of one kind (evidence, parser, status)
+// info lists: a volume full of files named like artifacts but holding
+// something else gives thousands of error rows, and a screenful of them
+// says no more than a count and a few examples.
+const errorExamples = 3
+
+func printSummary(out io.Writer, s *timeline.Summary, allErrors bool) {
 	fmt.Fprintf(out, "Case %s (schema %d): %d events\n", s.Path, s.Schema, s.Events)
 	fmt.Fprintf(out, "\nEvidence\n")
 	for _, e := range s.Evidence {
@@ -102,14 +111,43 @@ func printSummary(out io.Writer, s *timeline.Summary) {
 	}
 	if len(s.Errors) > 0 {
 		fmt.Fprintf(out, "\nErrors and incomplete sources\n")
-		for _, e := range s.Errors {
-			fmt.Fprintf(out, "  %s: %s [%s %s] %s: %d records, %d events, %d errors\n", e.Evidence, e.Path, e.Parser,
-				e.Artifact, e.Status, e.Records, e.Events, e.Errors)
-			if e.Error != "" {
-				fmt.Fprintf(out, "    %s\n", firstLines(e.Error, 6))
+		for _, g := range groupErrors(s.Errors) {
+			fmt.Fprintf(out, "  %s: %s sources, %s: %d\n", g[0].Evidence, g[0].Parser, g[0].Status, len(g))
+			shown := g
+			if !allErrors && len(g) > errorExamples {
+				shown = g[:errorExamples]
+			}
+			for _, e := range shown {
+				fmt.Fprintf(out, "    %s [%s]: %d records, %d events, %d errors\n", e.Path, e.Artifact, e.Records,
+					e.Events, e.Errors)
+				if e.Error != "" {
+					fmt.Fprintf(out, "      %s\n", firstLines(e.Error, 6))
+				}
+			}
+			if n := len(g) - len(shown); n > 0 {
+				fmt.Fprintf(out, "    … and %d more (foothold info --errors lists them all)\n", n)
 			}
 		}
 	}
+}
+
+// groupErrors groups sources by evidence, parser and status, in the order
+// each group first appears.
+func groupErrors(errs []timeline.SourceInfo) [][]timeline.SourceInfo {
+	type key struct{ evidence, parser, status string }
+	at := map[key]int{}
+	var groups [][]timeline.SourceInfo
+	for _, e := range errs {
+		k := key{e.Evidence, e.Parser, e.Status}
+		i, ok := at[k]
+		if !ok {
+			i = len(groups)
+			at[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], e)
+	}
+	return groups
 }
 
 func statusText(s string) string {
@@ -132,7 +170,7 @@ func firstLines(s string, n int) string {
 		if r == '\n' {
 			lines++
 			if lines == n {
-				return s[:i] + "\n    …"
+				return s[:i] + "\n      …"
 			}
 		}
 	}

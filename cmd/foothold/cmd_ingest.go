@@ -41,6 +41,7 @@ type IngestResult struct {
 	Status    string   `json:"status"` // complete, duplicate, interrupted, failed
 	Verified  string   `json:"verified,omitempty"`
 	Artifacts int64    `json:"artifacts"`
+	Failed    int64    `json:"artifacts_with_errors"`
 	Records   int64    `json:"records"`
 	Events    int64    `json:"events"`
 	Seconds   float64  `json:"seconds"`
@@ -148,8 +149,12 @@ func (a *App) printResult(r IngestResult) {
 		fmt.Fprintf(a.Out, "%s: already in the case (sha256 %s), skipped\n", r.Evidence, short(r.SHA256))
 		return
 	}
-	fmt.Fprintf(a.Out, "%s: %s %s, host %s: %s, %d artifacts, %d records, %d events in %.2fs (%.0f events/s)\n",
-		r.Evidence, r.Kind, r.Format, r.Host, r.Status, r.Artifacts, r.Records, r.Events, r.Seconds, r.EventsSec)
+	failed := ""
+	if r.Failed > 0 {
+		failed = fmt.Sprintf(" (%d with errors: see foothold info)", r.Failed)
+	}
+	fmt.Fprintf(a.Out, "%s: %s %s, host %s: %s, %d artifacts%s, %d records, %d events in %.2fs (%.0f events/s)\n",
+		r.Evidence, r.Kind, r.Format, r.Host, r.Status, r.Artifacts, failed, r.Records, r.Events, r.Seconds, r.EventsSec)
 	if r.Verified != "" {
 		fmt.Fprintf(a.Out, "  verify: %s\n", r.Verified)
 	}
@@ -309,6 +314,7 @@ func (a *App) ingestOne(ctx context.Context, c *timeline.Case, o *IngestOptions,
 		res.Error = err.Error()
 	}
 	res.Artifacts, res.Records, res.Events = prog.Sources.Load(), prog.Records.Load(), prog.Events.Load()
+	res.Failed = prog.Failed.Load()
 	res.Seconds = a.Now().Sub(start).Seconds()
 	if res.Seconds > 0 {
 		res.EventsSec = float64(res.Events) / res.Seconds

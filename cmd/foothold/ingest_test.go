@@ -576,3 +576,44 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo case has errors:\n%s", out)
 	}
 }
+
+// Files named like artifacts but holding something else each leave an
+// error source. The ingest summary counts them, and info shows a few of
+// each kind unless asked for all: thousands of them would bury the rest.
+func TestInfoGroupsErrors(t *testing.T) {
+	root := t.TempDir()
+	junk := []byte("not an artifact, just text that happens to have the name of one\n")
+	for i := 0; i < 5; i++ {
+		if err := os.WriteFile(filepath.Join(root, fmt.Sprintf("JUNK%d.EXE-0123ABCD.pf", i)), junk, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 4; i++ {
+		if err := os.WriteFile(filepath.Join(root, fmt.Sprintf("junk%d.lnk", i)), junk, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := filepath.Join(t.TempDir(), "case.db")
+	res := ingestJSON(t, "-c", cs, "--host", "WS01", root)
+	if len(res) != 1 || res[0].Artifacts != 9 || res[0].Failed != 9 {
+		t.Fatalf("ingest: %+v, want 9 artifacts, all with errors", res)
+	}
+	count := func(s, sub string) int { return strings.Count(s, sub) }
+	info := mustRun(t, "info", "-c", cs)
+	for sub, want := range map[string]int{
+		"prefetch sources, error: 5": 1, "lnk sources, error: 4": 1,
+		".pf [prefetch]:": errorExamples, ".lnk [lnk]:": errorExamples,
+		"… and 2 more": 1, "… and 1 more": 1,
+	} {
+		if got := count(info, sub); got != want {
+			t.Errorf("info: %q %d times, want %d:\n%s", sub, got, want, info)
+		}
+	}
+	all := mustRun(t, "info", "-c", cs, "--errors")
+	if count(all, ".pf [prefetch]:") != 5 || count(all, ".lnk [lnk]:") != 4 || count(all, " more") != 0 {
+		t.Errorf("info --errors does not list every source:\n%s", all)
+	}
+	if !strings.Contains(all, "too short for the file header") || !strings.Contains(all, "need 76") {
+		t.Errorf("info --errors lacks the parsers' reasons:\n%s", all)
+	}
+}

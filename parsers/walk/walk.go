@@ -27,6 +27,7 @@ type Progress struct {
 	Records atomic.Int64
 	Events  atomic.Int64
 	Sources atomic.Int64 // artifacts parsed (one source row each)
+	Failed  atomic.Int64 // of those, the ones whose source records an error
 }
 
 // Options configure a walk.
@@ -153,6 +154,9 @@ func (o *Options) run(ctx context.Context, volID int64, where, path, parser, art
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if err != nil || st.Errors > 0 {
+		o.progress().Failed.Add(1)
+	}
 	return nil
 }
 
@@ -201,6 +205,8 @@ func (o *Options) volume(ctx context.Context, r io.ReaderAt, v disk.Volume, id i
 	if err != nil {
 		// The volume row stays, with the reason, so nothing is silent.
 		src := o.Case.BeginSource(id, `\`, "ntfs", event.MFT)
+		o.progress().Sources.Add(1)
+		o.progress().Failed.Add(1)
 		err = fmt.Errorf("%s%s: opening NTFS: %w", o.Evidence, where, err)
 		src.Done(0, 1, err)
 		return err
