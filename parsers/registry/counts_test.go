@@ -146,3 +146,34 @@ func TestShimCacheFormats(t *testing.T) {
 }
 
 func winBase(p string) string { return p[strings.LastIndex(p, `\`)+1:] }
+
+// A panic in one artifact of a hive (here a stand-in for the ShimCache
+// decoder, which fuzzing once made panic on an 8-byte XP value) is an
+// error of the source, and the hive's other artifacts are still emitted.
+func TestPanicInOnePartKeepsTheOthers(t *testing.T) {
+	h := openCorpus(t, "regipy/SYSTEM_WIN_10_1709.xz")
+	var bam int
+	sink := event.SinkFunc(func(e *event.Event) error {
+		if e.Artifact == event.BAM {
+			bam++
+		}
+		return nil
+	})
+	whole, _ := h.parse(t.Context(), "", sink, []func(*emitter) error{h.systemKeys, h.shimcache, h.bam})
+	wantBAM := bam
+	if wantBAM == 0 {
+		t.Fatal("the hive has no BAM events to lose")
+	}
+	bam = 0
+	broken := func(*emitter) error { panic("shimcache stand-in") }
+	st, err := h.parse(t.Context(), "", sink, []func(*emitter) error{h.systemKeys, broken, h.bam})
+	if err == nil || !strings.Contains(err.Error(), "parser panic: shimcache stand-in") {
+		t.Errorf("error %v, want the panic", err)
+	}
+	if st.Errors != whole.Errors+1 {
+		t.Errorf("%d errors, want %d (the panic and the hive's own)", st.Errors, whole.Errors+1)
+	}
+	if bam != wantBAM {
+		t.Errorf("%d BAM events after the panic, want all %d", bam, wantBAM)
+	}
+}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -133,6 +134,26 @@ func (em *emitter) path(rel string) string {
 // NTUSER and UsrClass hives. A dirty hive that could not be recovered is
 // parsed as it is and reported with an error wrapping ErrDirty.
 func (h *Hive) Parse(ctx context.Context, user string, sink event.Sink) (st Stats, err error) {
+	return h.parse(ctx, user, sink, h.parts())
+}
+
+// parts are the artifacts a hive of this kind holds, in the order they
+// are emitted.
+func (h *Hive) parts() []func(*emitter) error {
+	switch h.kind {
+	case KindSystem:
+		return []func(*emitter) error{h.systemKeys, h.shimcache, h.bam}
+	case KindSoftware:
+		return []func(*emitter) error{h.softwareKeys}
+	case KindNTUser:
+		return []func(*emitter) error{h.ntuserKeys, h.userassist}
+	case KindAmcache:
+		return []func(*emitter) error{h.amcache}
+	}
+	return nil
+}
+
+func (h *Hive) parse(ctx context.Context, user string, sink event.Sink, parts []func(*emitter) error) (st Stats, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("registry %s hive: parser panic: %v\n%s", h.kind, r, debug.Stack())
@@ -156,30 +177,41 @@ func (h *Hive) Parse(ctx context.Context, user string, sink event.Sink) (st Stat
 	if werr != nil {
 		return st, fmt.Errorf("registry %s hive: %w", h.kind, werr)
 	}
-	var parts []func(*emitter) error
-	switch h.kind {
-	case KindSystem:
-		parts = append(parts, h.systemKeys, h.shimcache, h.bam)
-	case KindSoftware:
-		parts = append(parts, h.softwareKeys)
-	case KindNTUser:
-		parts = append(parts, h.ntuserKeys, h.userassist)
-	case KindAmcache:
-		parts = append(parts, h.amcache)
-	}
+	var broken []error
 	for _, p := range parts {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		if err := p(em); err != nil {
+		panicked, err := runPart(p, em)
+		if panicked {
+			// One artifact's bug must not cost the hive's others (a
+			// SYSTEM hive's BAM after its ShimCache).
+			st.Errors++
+			broken = append(broken, err)
+			continue
+		}
+		if err != nil {
 			return st, fmt.Errorf("registry %s hive: %w", h.kind, err)
 		}
 	}
 	if derr := h.DirtyError(); derr != nil {
 		st.Errors++
-		return st, fmt.Errorf("registry %s hive: %w", h.kind, derr)
+		broken = append(broken, derr)
+	}
+	if len(broken) > 0 {
+		return st, fmt.Errorf("registry %s hive: %w", h.kind, errors.Join(broken...))
 	}
 	return st, nil
+}
+
+// runPart runs one artifact of a hive, turning a panic into an error.
+func runPart(p func(*emitter) error, em *emitter) (panicked bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked, err = true, fmt.Errorf("parser panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return false, p(em)
 }
 
 // subkeysOf lists a key's subkeys, counting damage.

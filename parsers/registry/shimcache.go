@@ -59,6 +59,9 @@ func ParseShimCache(d []byte) (format string, entries []ShimEntry, err error) {
 
 func shimXP(d []byte) ([]ShimEntry, error) {
 	const start, size = 0x190, 552
+	if len(d) < 12 {
+		return nil, errors.New("shimcache xp: value shorter than its header")
+	}
 	n := int(binary.LittleEndian.Uint32(d[8:]))
 	if max := int(binary.LittleEndian.Uint32(d[4:])); n > max {
 		n = max
