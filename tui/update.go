@@ -280,11 +280,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return m.copy(it.Time.String() + "\t" + it.Host + "\t" + it.Artifact + "\t" + it.Type + "\t" + it.User + "\t" + it.Message)
 		}
 	case "h":
-		m.mode = modeHosts
-		return m.loadHosts()
+		return m.toggle(modeHosts, m.loadHosts)
 	case "t":
-		m.mode = modeTrace
-		return m.loadTraceView()
+		return m.toggle(modeTrace, m.loadTraceView)
 	case "T":
 		return m.runTrace(m.Selected())
 	case "z":
@@ -317,6 +315,17 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// toggle opens page p (its content from load), or goes back to the
+// timeline when p is already open: h and t both open and close.
+func (m *Model) toggle(p mode, load func() tea.Cmd) tea.Cmd {
+	if m.mode == p {
+		m.mode = modeTimeline
+		return nil
+	}
+	m.mode = p
+	return load()
+}
+
 // listKey drives the hosts-and-movement and trace pages: move between
 // entries, enter opens the entry's events as a new timeline view.
 func (m *Model) listKey(k string) tea.Cmd {
@@ -327,19 +336,9 @@ func (m *Model) listKey(k string) tea.Cmd {
 	case "esc", "backspace":
 		m.mode = modeTimeline
 	case "h":
-		if m.mode == modeHosts {
-			m.mode = modeTimeline
-			return nil
-		}
-		m.mode = modeHosts
-		return m.loadHosts()
+		return m.toggle(modeHosts, m.loadHosts)
 	case "t":
-		if m.mode == modeTrace {
-			m.mode = modeTimeline
-			return nil
-		}
-		m.mode = modeTrace
-		return m.loadTraceView()
+		return m.toggle(modeTrace, m.loadTraceView)
 	case "T":
 		// The event selected in the timeline seeds the trace.
 		if m.cur >= 0 && m.cur < len(m.items) {

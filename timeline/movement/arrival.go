@@ -1376,23 +1376,23 @@ func (a *arrivalHost) credentials(dropped map[string]bool) []Fact {
 				EventID: e.ID, Subject: acct, Why: "explicit credentials after the compromise"})
 		}
 	}
-	for _, h := range a.outHops {
-		k := "hop|" + accountKey(h.Account) + "|" + h.Technique + "|" + h.Destination
+	// One fact per account, technique and other end of the path's hops.
+	hopFact := func(h *Hop, k, text, why string) {
 		if used[k] || h.Account == "" {
-			continue
+			return
 		}
 		used[k] = true
-		out = append(out, Fact{Time: h.Time, Text: fmt.Sprintf("%s: used for %s to %s (%s)", h.Account, h.Technique, h.Destination, h.Authentication),
-			EventID: firstRef(h), Subject: h.Account, Why: "a hop of the path leaves from here"})
+		out = append(out, Fact{Time: h.Time, Text: text, EventID: firstRef(h), Subject: h.Account, Why: why})
+	}
+	for _, h := range a.outHops {
+		hopFact(h, "hop|"+accountKey(h.Account)+"|"+h.Technique+"|"+h.Destination,
+			fmt.Sprintf("%s: used for %s to %s (%s)", h.Account, h.Technique, h.Destination, h.Authentication),
+			"a hop of the path leaves from here")
 	}
 	for _, h := range a.inHops {
-		k := "in|" + accountKey(h.Account) + "|" + h.Technique + "|" + h.Source
-		if used[k] || h.Account == "" {
-			continue
-		}
-		used[k] = true
-		out = append(out, Fact{Time: h.Time, Text: fmt.Sprintf("%s: the attacker arrived with it (%s from %s, %s)", h.Account, h.Technique, h.Source, h.Authentication),
-			EventID: firstRef(h), Subject: h.Account, Why: "a hop of the path arrives here"})
+		hopFact(h, "in|"+accountKey(h.Account)+"|"+h.Technique+"|"+h.Source,
+			fmt.Sprintf("%s: the attacker arrived with it (%s from %s, %s)", h.Account, h.Technique, h.Source, h.Authentication),
+			"a hop of the path arrives here")
 	}
 	// Logons that leave reusable credentials, since the last boot before
 	// the compromise.
