@@ -44,7 +44,9 @@
 // Determinism: the same Spec built twice with the same mkntfs/ntfs-3g
 // versions gives a byte-identical raw image (mkntfs seeds its random
 // numbers, e.g. the volume serial, from the fake clock; partition-table
-// ids are fixed). Only Convert's VMDK and VHDX carry random ids (qemu-img).
+// ids are fixed, and finish gives every MFT record the same update
+// sequence number, which ntfs-3g bumps a timing-dependent number of
+// times). Only Convert's VMDK and VHDX carry random ids (qemu-img).
 package disk
 
 import (
@@ -719,10 +721,13 @@ func (b *builder) finish() error {
 			return err
 		}
 	}
-	return edit(0, "$MFT $SI times", func(rec []byte) error {
+	if err := edit(0, "$MFT $SI times", func(rec []byte) error {
 		restoreZeroSITimes(rec, uint64(b.spec.Formatted))
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
+	return v.canonicalUpdateSequences()
 }
 
 // winBase is the last component of a Windows path, without a stream.

@@ -536,13 +536,10 @@ func TestDeterministic(t *testing.T) {
 	hashes := []string{testimg.FileSHA256(t, a), testimg.FileSHA256(t, b), testimg.FileSHA256(t, c)}
 	t.Logf("sha256 batched %s, again %s, one mount per op %s", hashes[0], hashes[1], hashes[2])
 	if hashes[0] != hashes[1] {
-		// This fails rarely, under load: twice in a row once, then once
-		// in ~40 runs. That time the images differed in one byte at +0x30,
-		// +0x1fe and +0x3fe of MFT entries 69 and 80 (\Windows\Temp and
-		// its helper.dll): only the update sequence numbers, so ntfs-3g
-		// wrote those records once more in one build. fls, istat and
-		// usnjls saw the same in both. Say where, so the next failure
-		// shows whether it is always this.
+		// Before finish set every record's update sequence number to one
+		// value, this failed rarely, under load: ntfs-3g had written two
+		// MFT records once more in one build, and only those bytes
+		// differed. Say where, so a new cause shows itself.
 		t.Errorf("two builds of the same spec differ in bytes, at %s", diffRanges(t, a, b, 8))
 	}
 }

@@ -226,6 +226,39 @@ func (v *rawVolume) writeRecord(n uint64, rec []byte) error {
 	return nil
 }
 
+// canonicalUpdateSequence is the update sequence number Build leaves in
+// every MFT record.
+const canonicalUpdateSequence = 1
+
+// canonicalUpdateSequences sets every MFT record's update sequence number
+// to canonicalUpdateSequence. ntfs-3g bumps it on each write of a record,
+// and how often it writes one depends on when the kernel's FUSE release
+// arrives: under load a record was written once more in one of two builds
+// of the same Spec, and the images differed in those two bytes (at +0x30
+// and the end of each 512-byte stride) alone. Nothing reads the value of a
+// record at rest; it only detects torn writes.
+func (v *rawVolume) canonicalUpdateSequences() error {
+	var clusters int64
+	for _, r := range v.runs {
+		clusters = max(clusters, r.vcn+r.length)
+	}
+	for n := uint64(0); n < uint64(clusters*v.cluster/v.recSize); n++ {
+		rec, err := v.readRecord(n)
+		if err != nil {
+			continue // never used (no FILE signature), or not ours to repair
+		}
+		off := int(binary.LittleEndian.Uint16(rec[4:]))
+		if binary.LittleEndian.Uint16(rec[off:]) == canonicalUpdateSequence {
+			continue
+		}
+		binary.LittleEndian.PutUint16(rec[off:], canonicalUpdateSequence)
+		if err := v.writeRecord(n, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func usaBounds(rec []byte) (off, count int, err error) {
 	if len(rec) < 0x30 || string(rec[:4]) != "FILE" {
 		return 0, 0, errors.New("no FILE signature")
