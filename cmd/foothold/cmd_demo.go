@@ -130,7 +130,10 @@ func (a *App) runDemo(ctx context.Context, o *DemoOptions) error {
 		if err != nil {
 			return err
 		}
-		if n > 30 {
+		switch {
+		case n == 0:
+			fmt.Fprintf(a.Out, "  none\n")
+		case n > 30:
 			fmt.Fprintf(a.Out, "  … %d more\n", n-30)
 		}
 	}

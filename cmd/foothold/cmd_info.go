@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -62,14 +63,27 @@ func (a *App) runInfo(ctx context.Context, o *InfoOptions) error {
 // says no more than a count and a few examples.
 const errorExamples = 3
 
+// storedHashes lists the acquisition hashes the container carries: an E01
+// may hold an MD5 and no SHA1, and an empty "sha1" reads as a blank one.
+func storedHashes(md5, sha1 string) string {
+	var parts []string
+	if md5 != "" {
+		parts = append(parts, "md5 "+md5)
+	}
+	if sha1 != "" {
+		parts = append(parts, "sha1 "+sha1)
+	}
+	return strings.Join(parts, " ")
+}
+
 func printSummary(out io.Writer, s *timeline.Summary, allErrors bool) {
 	fmt.Fprintf(out, "Case %s (schema %d): %d events\n", s.Path, s.Schema, s.Events)
 	fmt.Fprintf(out, "\nEvidence\n")
 	for _, e := range s.Evidence {
 		fmt.Fprintf(out, "  [%d] %s\n      %s, %d bytes, host %s, %s, %d events\n      sha256 %s\n",
 			e.ID, e.Path, e.Format, e.Size, e.Host, statusText(e.Status), e.Events, e.SHA256)
-		if e.MD5 != "" || e.SHA1 != "" {
-			fmt.Fprintf(out, "      stored md5 %s sha1 %s\n", e.MD5, e.SHA1)
+		if stored := storedHashes(e.MD5, e.SHA1); stored != "" {
+			fmt.Fprintf(out, "      stored %s\n", stored)
 		}
 		if e.Verified != "" {
 			fmt.Fprintf(out, "      verify: %s\n", e.Verified)

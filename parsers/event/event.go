@@ -255,9 +255,13 @@ type Recorder interface {
 
 // Times says how often something happened, for messages ("1 time",
 // "3 times"): exported timelines are read by people.
-func Times(n int64) string {
+func Times(n int64) string { return Count(n, "time") }
+
+// Count is n and a noun that takes a plain -s plural ("1 logon",
+// "2 logons").
+func Count(n int64, noun string) string {
 	if n == 1 {
-		return "1 time"
+		return "1 " + noun
 	}
-	return strconv.FormatInt(n, 10) + " times"
+	return strconv.FormatInt(n, 10) + " " + noun + "s"
 }

@@ -56,4 +56,10 @@ func TestTimes(t *testing.T) {
 			t.Errorf("Times(%d) = %q, want %q", n, got, want)
 		}
 	}
+	if got := Count(1, "logon"); got != "1 logon" {
+		t.Errorf("Count(1, logon) = %q", got)
+	}
+	if got := Count(3, "logon"); got != "3 logons" {
+		t.Errorf("Count(3, logon) = %q", got)
+	}
 }

@@ -1467,7 +1467,7 @@ func (a *arrivalHost) credentials(dropped map[string]bool) []Fact {
 		if g.after != nil {
 			e := g.after
 			out = append(out, Fact{Time: e.TS, EventID: e.ID, Subject: g.acct, Why: "logged on after the compromise",
-				Text: fmt.Sprintf("%s: credentials in memory from %d logon(s) after the compromise, the first %s (%s)", g.acct, g.nAfter, exposingLogon(e), logonText(e))})
+				Text: fmt.Sprintf("%s: credentials in memory from %s after the compromise, the first %s (%s)", g.acct, event.Count(int64(g.nAfter), "logon"), exposingLogon(e), logonText(e))})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time < out[j].Time })
