@@ -89,7 +89,7 @@ func printSummary(out io.Writer, s *timeline.Summary, allErrors bool) {
 			fmt.Fprintf(out, "      verify: %s\n", e.Verified)
 		}
 		if e.Error != "" {
-			fmt.Fprintf(out, "      error: %s\n", e.Error)
+			fmt.Fprintf(out, "      error: %s\n", firstLines(e.Error, 6, "             "))
 		}
 		for _, v := range e.Volumes {
 			state := "parsed"
@@ -135,7 +135,7 @@ func printSummary(out io.Writer, s *timeline.Summary, allErrors bool) {
 				fmt.Fprintf(out, "    %s [%s]: %d records, %d events, %d errors\n", e.Path, e.Artifact, e.Records,
 					e.Events, e.Errors)
 				if e.Error != "" {
-					fmt.Fprintf(out, "      %s\n", firstLines(e.Error, 6))
+					fmt.Fprintf(out, "      %s\n", firstLines(e.Error, 6, "      "))
 				}
 			}
 			if n := len(g) - len(shown); n > 0 {
@@ -178,15 +178,13 @@ func statusText(s string) string {
 	return s
 }
 
-func firstLines(s string, n int) string {
-	lines := 0
-	for i, r := range s {
-		if r == '\n' {
-			lines++
-			if lines == n {
-				return s[:i] + "\n      …"
-			}
-		}
+// firstLines is the first n lines of s, each after the first indented by
+// indent, so a joined error's later lines stay under its first (and a
+// long list of them ends in "…").
+func firstLines(s string, n int, indent string) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "…")
 	}
-	return s
+	return strings.Join(lines, "\n"+indent)
 }

@@ -214,14 +214,17 @@ func (k Key) node() *regparser.CM_KEY_NODE { return k.h.prof.CM_KEY_NODE(k.h.rd,
 
 // Name decodes the key name (D13): one byte per character (Windows-1252)
 // when KEY_COMP_NAME is set, UTF-16LE otherwise.
-func (k Key) Name() string {
+func (k Key) Name() string { return decodeName(k.rawName()) }
+
+// rawName is the key name's bytes and whether they are compressed.
+func (k Key) rawName() ([]byte, bool) {
 	n := k.node()
 	start := k.off + k.h.prof.Off_CM_KEY_NODE__Name
 	end := start + int64(n.NameLength())
 	if end > int64(len(k.h.data)) {
 		end = int64(len(k.h.data))
 	}
-	return decodeName(k.h.data[start:end], n.Flags()&0x20 != 0)
+	return k.h.data[start:end], n.Flags()&0x20 != 0
 }
 
 // LastWrite is the raw FILETIME of the key (D14: not regparser's seconds).
@@ -390,14 +393,63 @@ func (w *walker) walk(k Key, path string, depth int, fn func(path string, k Key)
 	if err != nil {
 		onErr(fmt.Errorf("%s: %w", path, err))
 	}
+	names := make([]string, len(sks))
+	for i, sk := range sks {
+		names[i] = sk.Name()
+	}
+	if err := k.subkeyAnomalies(sks, names); err != nil {
+		onErr(fmt.Errorf("%s: %w", path, err))
+	}
 	w.onPath[k.off] = true
 	defer delete(w.onPath, k.off)
-	for _, sk := range sks {
-		if err := w.walk(sk, path+`\`+sk.Name(), depth+1, fn, onErr); err != nil {
+	for i, sk := range sks {
+		if err := w.walk(sk, path+`\`+names[i], depth+1, fn, onErr); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// subkeyAnomalies reports what Windows never writes into a subkey list,
+// which yarp treats as walk errors (its InvalidParentHive, BadListHive,
+// BadSubkeyHive, DuplicateSubkeysHive and WrongOrderHive): a subkey whose
+// parent field names another key, the same name twice, names out of
+// order. Such a list was damaged or edited by something other than the
+// configuration manager; the subkeys are still walked, as libregf does.
+func (k Key) subkeyAnomalies(sks []Key, names []string) error {
+	self := uint32(k.off - baseBlockSize - 4)
+	var errs []error
+	var nParent, nDup, nOrder int
+	var prev collationKey
+	for i, sk := range sks {
+		if p := binary.LittleEndian.Uint32(k.h.data[sk.off+k.h.prof.Off_CM_KEY_NODE_Parent:]); p != self {
+			if nParent++; nParent == 1 {
+				errs = append(errs, fmt.Errorf("subkey %q at 0x%x names key node 0x%x as its parent, not this one (0x%x)",
+					names[i], sk.off, baseBlockSize+int64(p)+4, k.off))
+			}
+		}
+		cur := collate(sk.rawName())
+		if i > 0 {
+			switch c, known := compareNames(prev, cur); {
+			case known && c == 0:
+				if nDup++; nDup == 1 {
+					errs = append(errs, fmt.Errorf("subkey %q listed twice", names[i]))
+				}
+			case known && c > 0:
+				if nOrder++; nOrder == 1 {
+					errs = append(errs, fmt.Errorf("subkeys out of order: %q listed after %q", names[i], names[i-1]))
+				}
+			}
+		}
+		prev = cur
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	if more := nParent + nDup + nOrder - len(errs); more > 0 {
+		errs = append(errs, fmt.Errorf("and %d more such subkeys", more))
+	}
+	return fmt.Errorf("key at 0x%x: %w", k.off, errors.Join(errs...))
 }
 
 // Walk visits every key, with its path from the root (the root's own name

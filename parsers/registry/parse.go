@@ -106,7 +106,14 @@ type emitter struct {
 	st   *Stats
 	user string
 	root string // path prefix, e.g. HKLM\SYSTEM
+
+	nDamaged int64
+	damage   []error // the first maxDamage of them
 }
+
+// maxDamage caps the damage errors kept for the source's error text: a
+// truncated hive can break thousands of cells, and the count says the rest.
+const maxDamage = 5
 
 func (em *emitter) emit(e *event.Event) error {
 	if e.User == "" {
@@ -119,8 +126,26 @@ func (em *emitter) emit(e *event.Event) error {
 	return em.sink.Emit(e)
 }
 
-// damaged counts a structure that could not be read; parsing goes on.
-func (em *emitter) damaged(error) { em.st.Errors++ }
+// damaged records a structure that could not be read; parsing goes on.
+func (em *emitter) damaged(err error) {
+	em.st.Errors++
+	em.nDamaged++
+	if len(em.damage) < maxDamage {
+		em.damage = append(em.damage, err)
+	}
+}
+
+// damageError sums up what damaged recorded, or nil.
+func (em *emitter) damageError() error {
+	if em.nDamaged == 0 {
+		return nil
+	}
+	shown := ""
+	if em.nDamaged > int64(len(em.damage)) {
+		shown = fmt.Sprintf(" (the first %d follow)", len(em.damage))
+	}
+	return fmt.Errorf("%s%s: %w", event.Count(em.nDamaged, "damaged structure"), shown, errors.Join(em.damage...))
+}
 
 func (em *emitter) path(rel string) string {
 	if rel == "" {
@@ -193,6 +218,9 @@ func (h *Hive) parse(ctx context.Context, user string, sink event.Sink, parts []
 		if err != nil {
 			return st, fmt.Errorf("registry %s hive: %w", h.kind, err)
 		}
+	}
+	if derr := em.damageError(); derr != nil {
+		broken = append(broken, derr)
 	}
 	if derr := h.DirtyError(); derr != nil {
 		st.Errors++
