@@ -153,8 +153,12 @@ func (a *App) printResult(r IngestResult) {
 	if r.Failed > 0 {
 		failed = fmt.Sprintf(" (%d with errors: see foothold info)", r.Failed)
 	}
-	fmt.Fprintf(a.Out, "%s: %s %s, host %s: %s, %d artifacts%s, %d records, %d events in %.2fs (%.0f events/s)\n",
-		r.Evidence, r.Kind, r.Format, r.Host, r.Status, r.Artifacts, failed, r.Records, r.Events, r.Seconds, r.EventsSec)
+	what := r.Kind + " " + r.Format
+	if r.Format == r.Kind || r.Format == "" {
+		what = r.Kind // a folder's format is "folder"
+	}
+	fmt.Fprintf(a.Out, "%s: %s, host %s: %s, %d artifacts%s, %d records, %d events in %.2fs (%.0f events/s)\n",
+		r.Evidence, what, r.Host, r.Status, r.Artifacts, failed, r.Records, r.Events, r.Seconds, r.EventsSec)
 	if r.Verified != "" {
 		fmt.Fprintf(a.Out, "  verify: %s\n", r.Verified)
 	}

@@ -107,6 +107,10 @@ func fatBPBSane(b []byte) bool {
 
 // looksLikeDisk reports whether the first sectors of a file of unknown
 // type plainly hold a partition table or a file system we would parse.
+// LooksLikeDisk reports whether head, a file's first bytes, starts like a
+// disk (an MBR or GPT) or an NTFS volume.
+func LooksLikeDisk(head []byte) bool { return looksLikeDisk(head) }
+
 func looksLikeDisk(head []byte) bool {
 	if len(head) < 512 {
 		return false

@@ -79,6 +79,17 @@ func Classify(path string) (Kind, string, error) {
 		return KindArtifact, k.Name, nil
 	}
 	if format, ok := disk.Detect(path); ok {
+		if format == "raw" {
+			// A raw image is known by its extension alone; a loose
+			// artifact exported as .raw or .img (plaso's UsnJrnl.raw) is
+			// known by its signature, and a disk's first sectors have
+			// none of those.
+			if head, err := readHead(path); err == nil && !disk.LooksLikeDisk(head) {
+				if k := classify(path, head, true); k != nil {
+					return KindArtifact, k.Name, nil
+				}
+			}
+		}
 		switch format {
 		case disk.FormatEWFSegment, disk.FormatSplitSegment, disk.FormatVMDKExtent:
 			// Opening a later segment alone would read a fraction of the

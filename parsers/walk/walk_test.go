@@ -256,3 +256,37 @@ func TestGuardRecoversAndCaps(t *testing.T) {
 		t.Errorf("time cap: %v", err)
 	}
 }
+
+// Classify trusts a disk's signature, then an artifact's, then a .raw
+// extension: plaso's UsnJrnl.raw is a loose $J (19 records, as plaso's
+// test expects), a raw image and a bare NTFS volume stay images, and a
+// .raw holding neither is still taken as a raw image (it may be a volume
+// of another file system, which the walk reports as skipped).
+func TestClassifyRawExtension(t *testing.T) {
+	other := filepath.Join(t.TempDir(), "fat.raw")
+	if err := os.WriteFile(other, make([]byte, 1<<16), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path   string
+		kind   Kind
+		format string
+	}{
+		{filepath.Join(testimg.Corpus(t), "ntfs", "usnjrnl", "plaso", "UsnJrnl.raw"), KindArtifact, "ntfs.usn"},
+		{testimg.Path(t, "host1.raw"), KindImage, "raw"},
+		{testimg.Path(t, "bare4.raw"), KindImage, "raw"},
+		{other, KindImage, "raw"},
+	} {
+		kind, format, err := Classify(tc.path)
+		if err != nil || kind != tc.kind || format != tc.format {
+			t.Errorf("Classify(%s) = %v, %q, %v; want %v, %q", filepath.Base(tc.path), kind, format, err, tc.kind, tc.format)
+		}
+	}
+	m := &memCase{}
+	if err := File(context.Background(), filepath.Join(testimg.Corpus(t), "ntfs", "usnjrnl", "plaso", "UsnJrnl.raw"), Options{Case: m, Evidence: "UsnJrnl.raw"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := m.source(event.USN); s == nil || s.err != nil || s.records != 19 || len(s.events) != 19 {
+		t.Errorf("UsnJrnl.raw: source %+v, want 19 USN records and events", s)
+	}
+}
