@@ -432,9 +432,9 @@ func testParser(t *testing.T, db DB) {
 			case "TimeStamp", "app", "user", "ConnectStartTime":
 				continue
 			case "AppId":
-				key = "app_id"
+				key = "app_index"
 			case "UserId":
-				key = "user_id"
+				key = "user_index"
 			case "AutoIncId":
 				key = "auto_inc_id"
 			case "BytesRecvd":

@@ -351,7 +351,10 @@ func rowEvent(p provider, d *ordereddict.Dict, ids map[int64]idEntry, dates map[
 	if tsErr != nil {
 		e.Add("time_error", "TimeStamp: "+tsErr.Error())
 	}
-	e.Add("table", p.table).Add("app_id", appID).Add("app", app).Add("user_id", userID).Add("user_sid", user)
+	// AppId and UserId index SruDbIdMapTable; app_id is a jump list's
+	// AppID (a hex string) elsewhere, and one name with two types is a
+	// mapping conflict in Timesketch's OpenSearch index.
+	e.Add("table", p.table).Add("app_index", appID).Add("app", app).Add("user_index", userID).Add("user_sid", user)
 	if strings.Contains(app, `\`) {
 		e.Add("target_path", app)
 	}

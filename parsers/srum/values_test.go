@@ -39,7 +39,7 @@ func TestGoESEGolden(t *testing.T) {
 	if s := e.Time.String(); s != "2021-10-07T08:54:00.0000001Z" {
 		t.Errorf("time %s", e.Time)
 	}
-	for k, want := range map[string]string{"app_id": "161", "user_id": "8", "bytes_sent": "4063", "bytes_received": "12213"} {
+	for k, want := range map[string]string{"app_index": "161", "user_index": "8", "bytes_sent": "4063", "bytes_received": "12213"} {
 		if v, _ := e.Get(k); fmt.Sprint(v) != want {
 			t.Errorf("%s = %v, want %s", k, v, want)
 		}

@@ -229,6 +229,68 @@ var (
 
 func tsReserved(k string) bool { return tsNames[k] }
 
+// isIdent: a namespace is a lower-case identifier, as our parsers name
+// them; a field named "-3.5" or "example.com" is a name, not a namespace.
+func isIdent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || 'a' <= c && c <= 'z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// tsGroup folds an event's namespaced fields into one field per namespace
+// for Timesketch: "data.TargetUserName", "data.IpAddress", … (an event
+// log's EventData, whose names every provider picks) become one field
+// "data" whose value is the JSON text of {"TargetUserName": …, …}. Each
+// distinct name is a field in Timesketch's OpenSearch index, which by
+// default refuses a timeline past about 450 names
+// (OPENSEARCH_MAPPING_UPPER_LIMIT 1000, two mappings per name plus 10%),
+// and a real case's event logs alone carry thousands. Our own field names
+// have no dot and stay fields. The group sits where its first field was.
+func tsGroup(fs, out []field, objs map[string][]byte) []field {
+	out = out[:0]
+	for k := range objs {
+		objs[k] = objs[k][:0]
+	}
+	plain := 0
+	for _, f := range fs {
+		ns, name, ok := strings.Cut(f.key, ".")
+		if !ok || !isIdent(ns) || name == "" {
+			out = append(out, f)
+			plain++
+			continue
+		}
+		b := objs[ns]
+		if len(b) == 0 {
+			out = append(out, field{key: ns}) // raw set below: a group
+			b = append(b, '{')
+		} else {
+			b = append(b, ',')
+		}
+		b = timeline.AppendJSONString(b, name)
+		b = append(b, ':')
+		b = append(b, f.raw...)
+		objs[ns] = b
+	}
+	if plain == len(out) {
+		return out
+	}
+	isGroup := func(k string) bool { return len(objs[k]) > 0 }
+	for i := range out {
+		if out[i].raw == "" && isGroup(out[i].key) {
+			out[i].raw = string(timeline.AppendJSONString(nil, string(append(objs[out[i].key], '}'))))
+		} else if isGroup(out[i].key) {
+			// A plain field named like a group ("data" beside
+			// "data.X") is renamed as base-key collisions are.
+			out[i].key = rename(out[i].key, isGroup, func(n string) bool { return hasField(out, n) })
+		}
+	}
+	return out
+}
+
 // writeTimesketchCSV writes Timesketch's CSV import format: message,
 // datetime (ISO 8601) and timestamp_desc are required; timestamp is
 // microseconds since the epoch; every event field is a column. A CSV has
@@ -236,10 +298,12 @@ func tsReserved(k string) bool { return tsNames[k] }
 // filtered events; columns follow in byte order of their names.
 func writeTimesketchCSV(ctx context.Context, c *timeline.Case, f timeline.Filter, w io.Writer) (int64, error) {
 	keys := map[string]bool{}
-	var fs []field
+	var fs, grouped []field
+	objs := map[string][]byte{}
 	err := each(ctx, c, f, TimesketchCSV, func(r *timeline.Row) error {
 		fs = parseFields(r.Fields, fs)
-		for _, fl := range fs {
+		grouped = tsGroup(fs, grouped, objs)
+		for _, fl := range grouped {
 			if !keys[fl.key] {
 				keys[fl.key] = true
 			}
@@ -277,7 +341,8 @@ func writeTimesketchCSV(ctx context.Context, c *timeline.Case, f timeline.Filter
 			strconv.FormatInt(r.ID, 10),
 		})
 		fs = parseFields(r.Fields, fs)
-		for _, fl := range fs {
+		grouped = tsGroup(fs, grouped, objs)
+		for _, fl := range grouped {
 			// A field first seen after the first pass (an ingest running
 			// meanwhile) has no column and is left out.
 			if i, ok := col[fl.key]; ok {

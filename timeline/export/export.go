@@ -21,6 +21,11 @@
 //     drops events dated before 1700.
 //   - jsonl: one object per line with the same base keys and the event's
 //     fields merged at top level; Timesketch's JSONL import reads it.
+//
+// For Timesketch (timesketch-csv and jsonl) the fields of a namespace,
+// such as an event log's "data.<EventData name>", are one field named
+// after the namespace holding their JSON object as text, so the number of
+// field names stays within Timesketch's default mapping limit.
 //   - bodyfile: The Sleuth Kit's mactime input (see writeBodyfile).
 //
 // In timesketch-csv and jsonl an event field whose name is a base key, or

@@ -229,7 +229,10 @@ func buildCase(t *testing.T) *timeline.Case {
 			Type: "4688", User: h, Path: `C:\Windows\System32\cmd.exe`, Message: h, Record: int64(5000 + i), Offset: -1}
 		e.Add("cmdline", h).Add("n", -1).Add("ratio", -3.5).Add("host", "collides with host").
 			Add("datetime", "collides with datetime").Add("tag", "collides with tag").Add("field_host", "already named field_host").
-			Add(h, "hostile key")
+			Add(h, "hostile key").
+			// EventData as the evtx parser names it: one "data" field
+			// for Timesketch.
+			Add("data.NewProcessName", h).Add("data.TokenElevationType", "%%1936")
 		if err := logs.Emit(e); err != nil {
 			t.Fatal(err)
 		}
@@ -412,9 +415,14 @@ func TestTimesketchAndJSONL(t *testing.T) {
 		}
 		seen[h] = true
 	}
-	for _, want := range []string{"field_host", "field_field_host", "field_datetime", "field_tag", "cmdline", "si_b", "zone_id"} {
+	for _, want := range []string{"field_host", "field_field_host", "field_datetime", "field_tag", "cmdline", "si_b", "zone_id", "data"} {
 		if !seen[want] {
 			t.Errorf("timesketch-csv: no column %q in %q", want, header)
+		}
+	}
+	for _, h := range header {
+		if strings.HasPrefix(h, "data.") {
+			t.Errorf("timesketch-csv: EventData column %q", h)
 		}
 	}
 	for _, rec := range recs[1:] {
@@ -423,6 +431,12 @@ func TestTimesketchAndJSONL(t *testing.T) {
 			row[h] = rec[i]
 		}
 		check(TimesketchCSV, row)
+		if row["artifact"] == "evtx" && row["type"] == "4688" {
+			var data map[string]string
+			if err := json.Unmarshal([]byte(row["data"]), &data); err != nil || data["TokenElevationType"] != "%%1936" || data["NewProcessName"] == "" {
+				t.Errorf("timesketch-csv: data %q (%v), want the EventData object", row["data"], err)
+			}
+		}
 		if row["artifact"] == "evtx" && row["type"] == "4688" && (row["field_field_host"] != "collides with host" ||
 			row["field_host"] != "already named field_host" || row["n"] != "-1" || row["ratio"] != "-3.5") {
 			t.Errorf("timesketch-csv: renamed fields wrong: %v", row)
@@ -446,6 +460,13 @@ func TestTimesketchAndJSONL(t *testing.T) {
 			row[k] = fmt.Sprint(v)
 		}
 		check(JSONL, row)
+		if obj["artifact"] == "evtx" && obj["type"] == "4688" {
+			var data map[string]string
+			s, _ := obj["data"].(string)
+			if err := json.Unmarshal([]byte(s), &data); err != nil || data["TokenElevationType"] != "%%1936" || data["NewProcessName"] != obj["cmdline"] {
+				t.Errorf("jsonl: data %v (%v), want the EventData object as text", obj["data"], err)
+			}
+		}
 		if obj["artifact"] == "evtx" && obj["type"] == "4688" && (obj["host"] != "HOST1" || obj["field_field_host"] != "collides with host" || obj["field_host"] != "already named field_host" ||
 			obj["field_datetime"] != "collides with datetime" || obj["field_tag"] != "collides with tag") {
 			t.Errorf("jsonl: collision handling wrong: %s", l)
@@ -826,4 +847,22 @@ func decodeOrdered(s string) ([]field, bool) {
 		return nil, false
 	}
 	return out, true
+}
+
+// TestTSGroup: namespaced fields fold into one field per namespace, where
+// the first of them was; a plain field named like a group is renamed; a
+// dotted name that is not a namespace stays a field.
+func TestTSGroup(t *testing.T) {
+	in := []field{{"a", "1"}, {"data.X", `"x"`}, {"-3.5", "2"}, {"data", `"plain"`}, {"data.Y", "[1]"}, {"b.c", "true"}}
+	got := tsGroup(in, nil, map[string][]byte{})
+	want := []field{{"a", "1"}, {"data", `"{\"X\":\"x\",\"Y\":[1]}"`}, {"-3.5", "2"}, {"field_data", `"plain"`}, {"b", `"{\"c\":true}"`}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tsGroup =\n%v\nwant\n%v", got, want)
+	}
+	// Reused buffers start clean.
+	objs := map[string][]byte{}
+	tsGroup(in, nil, objs)
+	if got := tsGroup([]field{{"data.Z", "0"}}, nil, objs); fmt.Sprint(got) != fmt.Sprint([]field{{"data", `"{\"Z\":0}"`}}) {
+		t.Errorf("second event: %v", got)
+	}
 }

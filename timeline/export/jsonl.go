@@ -12,13 +12,16 @@ import (
 // (message, datetime and timestamp_desc on every line; timestamp in
 // microseconds). The base keys come first in a fixed order, then the
 // event's fields at top level in the parser's order with their JSON values
-// as stored; a field named like a base key (or a name Timesketch treats
-// specially) is written as field_<key>.
+// as stored, namespaced ones folded per namespace (tsGroup); a field named
+// like a base key (or a name Timesketch treats specially) is written as
+// field_<key>.
 func writeJSONL(ctx context.Context, c *timeline.Case, f timeline.Filter, w io.Writer) (int64, error) {
 	var (
 		rows int64
 		b    []byte
 		fs   []field
+		grp  []field
+		objs = map[string][]byte{}
 	)
 	err := each(ctx, c, f, JSONL, func(r *timeline.Row) error {
 		b = b[:0]
@@ -56,8 +59,9 @@ func writeJSONL(ctx context.Context, c *timeline.Case, f timeline.Filter, w io.W
 		num("offset", r.Offset)
 		num("event_id", r.ID)
 		fs = parseFields(r.Fields, fs)
-		taken := func(k string) bool { return hasField(fs, k) }
-		for _, fl := range fs {
+		grp = tsGroup(fs, grp, objs)
+		taken := func(k string) bool { return hasField(grp, k) }
+		for _, fl := range grp {
 			b = timeline.AppendJSONString(b, rename(fl.key, tsReserved, taken))
 			b = append(b, ':')
 			b = append(b, fl.raw...)
