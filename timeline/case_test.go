@@ -13,7 +13,7 @@ import (
 	"github.com/foothold/foothold/parsers/event"
 )
 
-func newCase(t *testing.T) *Case {
+func newCase(t testing.TB) *Case {
 	t.Helper()
 	c, err := Open(filepath.Join(t.TempDir(), "case.db"))
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/foothold/foothold/parsers/event"
 )
@@ -17,7 +16,7 @@ type Filter struct {
 	Types     []string
 	After     event.FileTime // inclusive
 	Before    event.FileTime // exclusive
-	Query     string         // full-text over message and path
+	Query     string         // search over message and path (see searchSQL)
 	Evidence  int64
 	Limit     int
 	// ByRecord orders by source, record number and id instead of time, which
@@ -48,38 +47,12 @@ type Row struct {
 	Parser       string
 }
 
-// FTSQuery turns what a user types into an FTS5 query and the exact
-// substrings the matches must also contain. The index keeps no positions
-// (detail=none, a third of the indexing cost), so plain words become the
-// AND of their tokens and each word is then checked as a substring of the
-// message or path: "tool.exe" finds exactly tool.exe, "C$" finds C$. A
-// query that uses FTS5 syntax itself (quotes, AND/OR/NOT, *, parentheses)
-// passes through unchanged, without substring checks.
-func FTSQuery(q string) (match string, substrings []string) {
-	q = strings.TrimSpace(q)
-	if q == "" {
-		return "", nil
-	}
-	if strings.ContainsAny(q, `"*()`) {
-		return q, nil
-	}
-	words := strings.Fields(q)
-	for _, w := range words {
-		switch w {
-		case "AND", "OR", "NOT":
-			return q, nil
-		}
-	}
-	var tokens []string
-	for _, w := range words {
-		for _, tok := range strings.FieldsFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-			tokens = append(tokens, `"`+tok+`"`)
-		}
-	}
-	return strings.Join(tokens, " AND "), words
-}
+// FTSMatch is the full-text query for a word or phrase: its tokens,
+// ANDed. It finds candidates only; what matches exactly is searchSQL's
+// substring check (or the caller's).
+func FTSMatch(text string) string { return ftsTokens(text, false) }
 
-func (f Filter) where() (string, []any) {
+func (f Filter) where() (string, []any, error) {
 	var conds []string
 	var args []any
 	in := func(col string, vals []string, lower bool) {
@@ -116,24 +89,22 @@ func (f Filter) where() (string, []any) {
 		conds = append(conds, "e.ts < ?")
 		args = append(args, f.Before.Ticks())
 	}
-	match, subs := FTSQuery(f.Query)
-	if match != "" {
-		conds = append(conds, "e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
-		args = append(args, match)
+	search, sargs, err := searchSQL(f.Query)
+	if err != nil {
+		return "", nil, err
 	}
-	for _, sub := range subs {
-		// lower() folds ASCII only, like Windows paths in practice.
-		conds = append(conds, "(instr(lower(e.message), lower(?)) > 0 OR instr(lower(e.path), lower(?)) > 0)")
-		args = append(args, sub, sub)
+	if search != "" {
+		conds = append(conds, search)
+		args = append(args, sargs...)
 	}
 	if f.Evidence != 0 {
 		conds = append(conds, "s.evidence_id = ?")
 		args = append(args, f.Evidence)
 	}
 	if len(conds) == 0 {
-		return "", nil
+		return "", nil, nil
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
 const rowSelect = `SELECT e.id, e.ts, e.ts_desc, e.macb, COALESCE(h.name, ''), e.artifact, e.type, e.user, e.path,
@@ -147,7 +118,10 @@ LEFT JOIN volumes v ON v.id = s.volume_id`
 // Events streams matching events in time order (ties by id, so the order
 // is stable across runs) to fn. Rows are reused between calls.
 func (c *Case) Events(ctx context.Context, f Filter, fn func(*Row) error) error {
-	where, args := f.where()
+	where, args, err := f.where()
+	if err != nil {
+		return err
+	}
 	q := rowSelect + where + " ORDER BY e.ts, e.id"
 	if f.ByRecord {
 		q = rowSelect + where + " ORDER BY e.source_id, e.record, e.id"
@@ -184,9 +158,12 @@ func scanRow(rows *sql.Rows, r *Row) error {
 
 // Count returns how many events match.
 func (c *Case) Count(ctx context.Context, f Filter) (int64, error) {
-	where, args := f.where()
+	where, args, err := f.where()
+	if err != nil {
+		return 0, err
+	}
 	var n int64
 	q := `SELECT COUNT(*) FROM events e JOIN sources s ON s.id = e.source_id` + where
-	err := c.DB.QueryRowContext(ctx, q, args...).Scan(&n)
+	err = c.DB.QueryRowContext(ctx, q, args...).Scan(&n)
 	return n, err
 }

@@ -97,7 +97,7 @@ CREATE TABLE events (
 -- One text per event: its message, plus its path when the message does not
 -- already contain it (MFT and USN messages do), which halves the tokens to
 -- index. Contentless: queries only need rowids. detail=none: no positions,
--- so FTSQuery matches words and the query adds an exact substring check.
+-- so a search matches tokens and adds an exact substring check.
 CREATE VIRTUAL TABLE events_fts USING fts5(
 	text, content='', contentless_delete=1, detail=none,
 	tokenize="unicode61 remove_diacritics 2"

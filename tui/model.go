@@ -263,7 +263,7 @@ func resolve(ctx context.Context, c *timeline.Case, q Query) (Resolved, error) {
 	// enough rows match; the full-text query then runs once per view, not
 	// once per page.
 	for _, w := range q.Words() {
-		match, _ := timeline.FTSQuery(w)
+		match := timeline.FTSMatch(w)
 		if match == "" {
 			continue
 		}

@@ -367,3 +367,35 @@ func TestHelpListsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// Free text matches as typed: a quoted phrase whole, and text without
+// letters or digits by substring (it used to match every event).
+func TestFreeTextIsLiteral(t *testing.T) {
+	c := openCase(t, makeCase(t, t.TempDir(), 300))
+	m := newModel(t, c, 100, 30)
+	for _, tc := range []struct {
+		q    string
+		want int
+	}{
+		{`"number 12"`, 2},
+		{`12 number`, 2},   // both words, anywhere
+		{`"12 number"`, 0}, // the phrase, in this order
+		{`$`, 0},
+		{`"event number"`, 600},
+	} {
+		drive(m, key("/"))
+		drive(m, key("ctrl+u"))
+		typeText(m, tc.q)
+		drive(m, key("enter"))
+		if m.Query() != tc.q {
+			t.Fatalf("query %q, want %q (input error %q)", m.Query(), tc.q, m.inputErr)
+		}
+		n := 0
+		if len(m.Items()) > 0 {
+			n = len(walk(m))
+		}
+		if n != tc.want {
+			t.Errorf("%s: %d rows, want %d", tc.q, n, tc.want)
+		}
+	}
+}

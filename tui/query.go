@@ -345,25 +345,26 @@ func (t Term) sql(res Resolved) (string, []any) {
 		}
 		return "e.id IN (" + idList(ids) + ")", nil
 	}
-	match, subs := timeline.FTSQuery(v)
-	if match == "" {
-		return "1", nil
-	}
-	cs := []string{"e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)"}
-	as := []any{match}
-	if res.Dense[v] && !t.Negate {
-		cs[0] = "EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH ? AND rowid = e.id)"
-	}
-	if ids, ok := res.Words[v]; ok && !t.Negate {
-		cs, as = []string{"0"}, nil
-		if len(ids) > 0 {
-			cs = []string{"e.id IN (" + idList(ids) + ")"}
+	// The index finds candidates by the text's tokens; the text itself (a
+	// quoted phrase whole) must then occur in the message or path. Text
+	// with no letters or digits ("$", "\\") has no tokens and is found by
+	// the substring check alone.
+	var cs []string
+	var as []any
+	if match := timeline.FTSMatch(v); match != "" {
+		cs, as = []string{"e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)"}, []any{match}
+		if res.Dense[v] && !t.Negate {
+			cs[0] = "EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH ? AND rowid = e.id)"
+		}
+		if ids, ok := res.Words[v]; ok && !t.Negate {
+			cs, as = []string{"0"}, nil
+			if len(ids) > 0 {
+				cs = []string{"e.id IN (" + idList(ids) + ")"}
+			}
 		}
 	}
-	for _, s := range subs {
-		cs = append(cs, "(instr(lower(e.message), lower(?)) > 0 OR instr(lower(e.path), lower(?)) > 0)")
-		as = append(as, s, s)
-	}
+	cs = append(cs, "(instr(lower(e.message), lower(?)) > 0 OR instr(lower(e.path), lower(?)) > 0)")
+	as = append(as, v, v)
 	return "(" + strings.Join(cs, " AND ") + ")", as
 }
 
@@ -465,13 +466,24 @@ func (q Query) Filter() (timeline.Filter, bool) {
 				f.Before = t.Time
 			}
 		case "":
-			text = append(text, t.Value)
+			text = append(text, searchLiteral(t.Value))
 		default:
 			return f, false
 		}
 	}
 	f.Query = strings.Join(text, " ")
 	return f, true
+}
+
+// searchLiteral writes free text for timeline's search so that it stays
+// one literal term, as the filter bar matched it: a phrase, a parenthesis,
+// an operator word or a trailing * (a prefix there) go in quotes.
+func searchLiteral(v string) string {
+	switch {
+	case v == "AND" || v == "OR" || v == "NOT" || strings.ContainsAny(v, " \t()") || strings.HasSuffix(v, "*"):
+		return `"` + strings.ReplaceAll(v, `"`, "") + `"`
+	}
+	return v
 }
 
 // quoteValue writes a value so that ParseQuery reads it back whole.

@@ -1,0 +1,131 @@
+package timeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/foothold/foothold/parsers/event"
+)
+
+// searchCase holds one event per text (message; path where given after
+// " | "), so a search's result is the set of texts it matched.
+func searchCase(t testing.TB, texts []string) *Case {
+	t.Helper()
+	c := newCase(t)
+	in, err := c.BeginIngest(context.Background(), &Evidence{Path: "/ev/s", Format: "raw", Size: 1, SHA256: "s", Host: "WS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := in.BeginSource(0, "Security.evtx", "evtx", event.EVTX)
+	for i, s := range texts {
+		msg, path, _ := strings.Cut(s, " | ")
+		if err := src.Emit(&event.Event{Time: event.FileTime(133_000_000_000_000_000 + int64(i)), TimeDesc: "d",
+			Artifact: event.EVTX, Type: "4688", Message: msg, Path: path, Record: int64(i), Offset: -1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.Done(int64(len(texts)), 0, nil)
+	if err := in.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestSearch(t *testing.T) {
+	texts := []string{
+		`C:\Users\a.reyes\Downloads\X_TRADER_r7.17.90p608.exe started`,
+		`x trader exe, words apart`,
+		`wmiprvse.exe -secured -Embedding`,
+		`"C:\Windows\system32\mmc.exe" -Embedding`,
+		`copy to \\WS-DEV02\C$\ProgramData`,
+		`PsExec64.exe -accepteula \\FS01 -s cmd.exe`,
+		`file in C:\Program Files\App`,
+		`Program and Files, apart`,
+		`logon AND logoff literally`,
+		`no match in message | \Windows\Temp\lsass.dmp`,
+	}
+	c := searchCase(t, texts)
+	for _, tc := range []struct {
+		q    string
+		want []int // indexes into texts
+	}{
+		{`X_TRADER`, []int{0}}, // as typed: not "x trader" words apart
+		{`"X_TRADER"`, []int{0}},
+		{`x_trad*`, []int{0}},
+		{`trad*`, []int{0, 1}},
+		{`-Embedding`, []int{2, 3}}, // a leading - is part of the word
+		{`-Embedding NOT wmiprvse`, []int{3}},
+		{`C$`, []int{4}},
+		{`$`, []int{4}}, // no tokens: the substring check alone
+		{`psexec64.exe OR mmc.exe`, []int{3, 5}},
+		{`(psexec64.exe OR mmc.exe) AND -Embedding`, []int{3}},
+		{`(psexec64.exe OR mmc.exe) -Embedding`, []int{3}},
+		{`"Program Files"`, []int{6}},
+		{`Program Files`, []int{6, 7}},
+		{`"AND"`, []int{7, 8}},  // a word, in any case, not the operator
+		{`lsass.dmp`, []int{9}}, // in the path only
+		{`\Windows\Temp`, []int{9}},
+		{`NOT .exe`, []int{1, 4, 6, 7, 8, 9}},
+	} {
+		var got []int
+		err := c.Events(context.Background(), Filter{Query: tc.q}, func(r *Row) error {
+			got = append(got, int(r.Record))
+			return nil
+		})
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+			continue
+		}
+		sort.Ints(got)
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: matched %v, want %v", tc.q, got, tc.want)
+		}
+		if n, err := c.Count(context.Background(), Filter{Query: tc.q}); err != nil || n != int64(len(tc.want)) {
+			t.Errorf("%s: count %d (%v), want %d", tc.q, n, err, len(tc.want))
+		}
+	}
+	for _, tc := range []struct{ q, msg string }{
+		{`AND`, "AND needs a term before it"},
+		{`a OR`, "a term is missing"},
+		{`NOT`, "a term is missing at the end"},
+		{`(a`, "unclosed parenthesis"},
+		{`a)`, "unexpected )"},
+		{`"a`, "unterminated quote"},
+		{`()`, "a term is missing"},
+	} {
+		err := c.Events(context.Background(), Filter{Query: tc.q}, func(*Row) error { return nil })
+		var se *SearchError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: error %v, want a SearchError saying %q", tc.q, err, tc.msg)
+		}
+	}
+}
+
+// FuzzSearch: whatever is typed, a search is a SearchError or runs; it
+// never reaches SQLite as broken SQL or a broken FTS5 query.
+func FuzzSearch(f *testing.F) {
+	for _, s := range []string{`X_TRADER`, `"a b" OR (c NOT d*)`, `-Embedding`, `C$`, `((`, `"`, `a AND OR b`, `*`, `é*`, `"" OR ""`} {
+		f.Add(s)
+	}
+	c := searchCase(f, []string{"one", "two | \\path"})
+	f.Fuzz(func(t *testing.T, q string) {
+		where, args, err := searchSQL(q)
+		if err != nil {
+			var se *SearchError
+			if !errors.As(err, &se) {
+				t.Fatalf("%q: %v is not a SearchError", q, err)
+			}
+			return
+		}
+		if strings.Count(where, "?") != len(args) {
+			t.Fatalf("%q: %d placeholders, %d args", q, strings.Count(where, "?"), len(args))
+		}
+		if _, err := c.Count(context.Background(), Filter{Query: q}); err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+	})
+}
