@@ -33,6 +33,7 @@ var hashRE = regexp.MustCompile(`^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]
 func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 	st := &FileStory{Query: query, Hashes: map[string]string{}}
 	var rows []Row
+	want := map[string]bool{} // the keys of the file's paths
 	collect := func(f Filter, match func(r *Row, fields map[string]any) bool) error {
 		return c.Events(ctx, f, func(r *Row) error {
 			var fields map[string]any
@@ -59,7 +60,8 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 			return nil, err
 		}
 		for k := range keys {
-			if err := collect(Filter{Query: path.Base(strings.ReplaceAll(k, `\`, "/"))}, func(r *Row, fields map[string]any) bool {
+			want[k] = true
+			if err := collect(Filter{Query: literal(path.Base(strings.ReplaceAll(k, `\`, "/")))}, func(r *Row, fields map[string]any) bool {
 				return matchesKey(r, fields, k) || hasHash(fields, h)
 			}); err != nil {
 				return nil, err
@@ -73,8 +75,9 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 	} else {
 		key := event.NormalizePath(query)
 		st.Key = key
+		want[key] = true
 		base := path.Base(strings.ReplaceAll(key, `\`, "/"))
-		if err := collect(Filter{Query: base}, func(r *Row, fields map[string]any) bool {
+		if err := collect(Filter{Query: literal(base)}, func(r *Row, fields map[string]any) bool {
 			return matchesKey(r, fields, key)
 		}); err != nil {
 			return nil, err
@@ -91,9 +94,14 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 		st.Events = append(st.Events, r)
 		var fields map[string]any
 		_ = json.Unmarshal([]byte(r.Fields), &fields)
-		if r.Path != "" {
-			paths[r.Path] = true
+		// An event joins the story through any of its path fields (a
+		// child process through its parent_process), but only an event
+		// whose own path is the file's gives the file a spelling or a
+		// hash: the child's hashes are the child's.
+		if r.Path == "" || !ownPath(r.Path, want) {
+			continue
 		}
+		paths[r.Path] = true
 		for _, h := range []string{"sha1", "sha256", "md5"} {
 			if v, ok := fields[h].(string); ok && v != "" {
 				st.Hashes[h] = strings.ToLower(v)
@@ -112,6 +120,21 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 	sort.Strings(st.Paths)
 	return st, nil
 }
+
+// ownPath says whether p is a spelling of one of the file's keys (by base
+// name for a key without a folder, as matchesKey).
+func ownPath(p string, keys map[string]bool) bool {
+	k := event.NormalizePath(stripStream(p))
+	if keys[k] {
+		return true
+	}
+	base := path.Base(strings.ReplaceAll(k, `\`, "/"))
+	return keys[base]
+}
+
+// literal quotes a file name for a search, so that "setup (1).exe" or a
+// name ending in * is one literal term (Windows names hold no quotes).
+func literal(name string) string { return `"` + strings.ReplaceAll(name, `"`, "") + `"` }
 
 // scanFields visits events whose fields contain the text: a table scan,
 // which a hash lookup can afford.
