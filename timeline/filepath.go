@@ -61,7 +61,7 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 		}
 		for k := range keys {
 			want[k] = true
-			if err := collect(Filter{Query: literal(path.Base(strings.ReplaceAll(k, `\`, "/")))}, func(r *Row, fields map[string]any) bool {
+			if err := collect(Filter{Query: Literal(path.Base(strings.ReplaceAll(k, `\`, "/")))}, func(r *Row, fields map[string]any) bool {
 				return matchesKey(r, fields, k) || hasHash(fields, h)
 			}); err != nil {
 				return nil, err
@@ -77,7 +77,7 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 		st.Key = key
 		want[key] = true
 		base := path.Base(strings.ReplaceAll(key, `\`, "/"))
-		if err := collect(Filter{Query: literal(base)}, func(r *Row, fields map[string]any) bool {
+		if err := collect(Filter{Query: Literal(base)}, func(r *Row, fields map[string]any) bool {
 			return matchesKey(r, fields, key)
 		}); err != nil {
 			return nil, err
@@ -132,9 +132,9 @@ func ownPath(p string, keys map[string]bool) bool {
 	return keys[base]
 }
 
-// literal quotes a file name for a search, so that "setup (1).exe" or a
+// Literal quotes a file name for a search, so that "setup (1).exe" or a
 // name ending in * is one literal term (Windows names hold no quotes).
-func literal(name string) string { return `"` + strings.ReplaceAll(name, `"`, "") + `"` }
+func Literal(name string) string { return `"` + strings.ReplaceAll(name, `"`, "") + `"` }
 
 // scanFields visits events whose fields contain the text: a table scan,
 // which a hash lookup can afford.

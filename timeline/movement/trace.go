@@ -151,7 +151,7 @@ func SuspiciousFiles(ctx context.Context, c *timeline.Case) ([]Suspect, error) {
 		}
 		checks++
 		namesake := ""
-		err := c.Events(ctx, timeline.Filter{Artifacts: []string{"mft"}, Hosts: []string{u.host}, Query: base}, func(r *timeline.Row) error {
+		err := c.Events(ctx, timeline.Filter{Artifacts: []string{"mft"}, Hosts: []string{u.host}, Query: timeline.Literal(base)}, func(r *timeline.Row) error {
 			if n := event.NormalizePath(r.Path); namesake == "" && systemDir(n) && baseName(n) == base {
 				namesake = r.Path
 			}
