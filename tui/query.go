@@ -481,7 +481,7 @@ func (q Query) Filter() (timeline.Filter, bool) {
 func searchLiteral(v string) string {
 	switch {
 	case v == "AND" || v == "OR" || v == "NOT" || strings.ContainsAny(v, " \t()") || strings.HasSuffix(v, "*"):
-		return `"` + strings.ReplaceAll(v, `"`, "") + `"`
+		return timeline.Literal(v)
 	}
 	return v
 }
