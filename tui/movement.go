@@ -357,7 +357,7 @@ func edgeTree(l *listView, edges []EdgeRow, wide bool) {
 		l.text("  movement analysis not run (no edges in this case; T on an event traces from it)")
 		return
 	}
-	l.text("Movement (%d edges · ! attack path · enter: supporting events on both hosts)", len(edges))
+	l.text("Movement (%s · ! attack path · enter: supporting events on both hosts)", event.Count(int64(len(edges)), "edge"))
 	var sources []string
 	bySource := map[string][]EdgeRow{}
 	for _, e := range edges {
@@ -381,7 +381,7 @@ func edgeTree(l *listView, edges []EdgeRow, wide bool) {
 			first := shortTime(int64(e.First), false)
 			line := fmt.Sprintf("%s %s %-13s %-14s %-18s %s ×%d", mark, branch, e.Destination, e.Technique, e.Account, first, e.Count)
 			if wide {
-				line += fmt.Sprintf("  %s %s %s · %d events", dashIfEmpty(e.Auth), e.Confidence, strings.Join(e.Flags, ","), e.SupportingEvents)
+				line += fmt.Sprintf("  %s %s %s · %s", dashIfEmpty(e.Auth), e.Confidence, strings.Join(e.Flags, ","), event.Count(int64(e.SupportingEvents), "event"))
 			}
 			l.entry("edge:"+strconv.FormatInt(e.ID, 10), e.Attack, line)
 		}
@@ -446,7 +446,7 @@ func traceList(tr *StoredTrace, cl clocks, wide bool) listView {
 		}
 		line2 := fmt.Sprintf("       raw %s  corrected %s", h.Time, h.Corrected)
 		if wide {
-			line2 += fmt.Sprintf("  %s · %d events", dashIfEmpty(h.Authentication), len(list))
+			line2 += fmt.Sprintf("  %s · %s", dashIfEmpty(h.Authentication), event.Count(int64(len(list)), "event"))
 		}
 		l.entry(q, true,
 			fmt.Sprintf("%s%3d %s → %s  %s  %s  %s", mark, i+1, h.Source, h.Destination, h.Technique, h.Account, h.Confidence),
@@ -454,7 +454,7 @@ func traceList(tr *StoredTrace, cl clocks, wide bool) listView {
 	}
 	if len(tr.Context) > 0 {
 		l.text("")
-		l.text("Not on the path (%d edges): routine, or from hosts not compromised then", len(tr.Context))
+		l.text("Not on the path (%s): routine, or from hosts not compromised then", event.Count(int64(len(tr.Context)), "edge"))
 		for _, e := range tr.Context {
 			l.text("    %s  %s → %s  %s  %s ×%d", e.First, e.Source, e.Destination, e.Technique, e.Account, e.Count)
 		}

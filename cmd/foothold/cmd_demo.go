@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/foothold/foothold/parsers/event"
 	"github.com/foothold/foothold/parsers/walk"
 	"github.com/foothold/foothold/timeline"
 	"github.com/foothold/foothold/tui"
@@ -142,7 +143,7 @@ func (a *App) runDemo(ctx context.Context, o *DemoOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Out, "\nMovement between hosts (%d edges; times as each destination recorded them)\n", len(res.Edges))
+	fmt.Fprintf(a.Out, "\nMovement between hosts (%s; times as each destination recorded them)\n", event.Count(int64(len(res.Edges)), "edge"))
 	if err := printEdges(a.Out, res.Edges); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/foothold/foothold/parsers/event"
 	"github.com/foothold/foothold/timeline/movement"
 )
 
@@ -53,7 +54,7 @@ func (a *App) runHosts(ctx context.Context, o *HostsOptions) error {
 		}
 		fmt.Fprintf(a.Out, "%s  [%s]  names: %s\n", h.Name, kind, strings.Join(h.Names, ", "))
 		if o, ok := clock[h.Name]; ok {
-			fmt.Fprintf(a.Out, "    clock %+.3f s against %s (%d paired events, spread %.3f s)\n", o.Seconds, o.Reference, o.Pairs, o.Spread)
+			fmt.Fprintf(a.Out, "    clock %+.3f s against %s (%s, spread %.3f s)\n", o.Seconds, o.Reference, event.Count(int64(o.Pairs), "paired event"), o.Spread)
 		}
 		if h.Note != "" {
 			fmt.Fprintf(a.Out, "    %s\n", h.Note)
@@ -63,7 +64,7 @@ func (a *App) runHosts(ctx context.Context, o *HostsOptions) error {
 			if b.Open {
 				last = "collection (registry lease)"
 			}
-			fmt.Fprintf(a.Out, "    %-15s %s .. %s  (%d observations: %s)\n", b.IP, b.First.String(), last, b.Count, strings.Join(b.Sources, ", "))
+			fmt.Fprintf(a.Out, "    %-15s %s .. %s  (%s: %s)\n", b.IP, b.First.String(), last, event.Count(int64(b.Count), "observation"), strings.Join(b.Sources, ", "))
 		}
 	}
 	return nil

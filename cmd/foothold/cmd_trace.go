@@ -117,14 +117,14 @@ func (a *App) runTrace(ctx context.Context, o *TraceOptions) error {
 	for _, h := range tr.Order {
 		fmt.Fprintf(out, "  %s  %s\n", tr.Compromised[h], h)
 	}
-	fmt.Fprintf(out, "\nPath (%d hops):\n", len(tr.Hops))
+	fmt.Fprintf(out, "\nPath (%s):\n", event.Count(int64(len(tr.Hops)), "hop"))
 	for _, h := range tr.Hops {
 		mark := "  "
 		if h.NewCompromise {
 			mark = "→ "
 		}
-		fmt.Fprintf(out, "%s%s (raw %s)  %s -> %s  %s as %s (%s), %s confidence, %d events\n", mark, h.Corrected, h.Time,
-			h.Source, h.Destination, h.Technique, h.Account, h.Authentication, h.Confidence, len(h.Evidence))
+		fmt.Fprintf(out, "%s%s (raw %s)  %s -> %s  %s as %s (%s), %s confidence, %s\n", mark, h.Corrected, h.Time,
+			h.Source, h.Destination, h.Technique, h.Account, h.Authentication, h.Confidence, event.Count(int64(len(h.Evidence)), "event"))
 	}
 	arrivals, err := movement.Arrivals(ctx, c, res, tr)
 	if err != nil {
@@ -151,7 +151,7 @@ func (a *App) runTrace(ctx context.Context, o *TraceOptions) error {
 		}
 	}
 	if len(tr.Context) > 0 {
-		fmt.Fprintf(out, "\nNot on the path (%d edges): routine, or from hosts not compromised then:\n", len(tr.Context))
+		fmt.Fprintf(out, "\nNot on the path (%s): routine, or from hosts not compromised then:\n", event.Count(int64(len(tr.Context)), "edge"))
 		for _, e := range tr.Context {
 			fmt.Fprintf(out, "  %s  %s -> %s  %s as %s, %s\n", e.First, e.Source, e.Destination, e.Technique, e.Account, event.Times(int64(e.Count)))
 		}
