@@ -30,6 +30,9 @@ type Ingest struct {
 	nextVol  int64
 	nextSrc  int64
 	hosts    map[string]int64
+	domains  map[int64]string // a host's domain, lower case, as SetHost gave it
+	shorts   map[string]int64 // first label of a host created under its FQDN
+	merged   map[int64]int64  // host merged into the evidence's; the writer's alone
 
 	ops       chan op
 	done      chan struct{}
@@ -96,7 +99,7 @@ func (c *Case) BeginIngest(ctx context.Context, e *Evidence) (*Ingest, error) {
 			return nil, fmt.Errorf("clearing unfinished ingest of %s: %w", old.Path, err)
 		}
 	}
-	in := &Ingest{c: c, Evidence: e, hosts: map[string]int64{}, ops: make(chan op, 8), done: make(chan struct{})}
+	in := &Ingest{c: c, Evidence: e, hosts: map[string]int64{}, domains: map[int64]string{}, shorts: map[string]int64{}, merged: map[int64]int64{}, ops: make(chan op, 8), done: make(chan struct{})}
 	for _, q := range []struct {
 		sql string
 		dst *int64
@@ -192,9 +195,26 @@ func (in *Ingest) Host(name string) int64 {
 	if id, ok := in.hosts[key]; ok {
 		return id
 	}
+	// One machine, two spellings: event logs name it by FQDN, the
+	// registry by its short name. They are one host when the domain
+	// agrees (or is not known).
+	short, domain, fqdn := strings.Cut(key, ".")
+	if dnsName(key) {
+		if id, ok := in.hosts[short]; fqdn && ok && sameDomain(in.domains[id], domain) {
+			in.hosts[key] = id
+			return id
+		}
+		if id, ok := in.shorts[key]; !fqdn && ok {
+			in.hosts[key] = id
+			return id
+		}
+	}
 	id := in.nextHost
 	in.nextHost++
 	in.hosts[key] = id
+	if _, taken := in.shorts[short]; fqdn && !taken && dnsName(key) {
+		in.shorts[short] = id
+	}
 	in.send(op{fn: func(tx *wtx) error {
 		// Reuse a host another evidence already created under this name
 		// only if it came from events too; identity resolution is the
@@ -223,9 +243,47 @@ func (in *Ingest) SetHost(h event.Host) {
 	}
 	id := in.hostID
 	in.mu.Lock()
-	in.hosts[strings.ToLower(h.Name)] = id
+	key, domain := strings.ToLower(h.Name), strings.ToLower(h.Domain)
+	in.domains[id] = domain
+	// Records parsed before the evidence named itself may have created a
+	// host under this name or its FQDN (a folder's event logs before its
+	// hives): those records are the evidence host's.
+	merge := map[int64]bool{}
+	for k, other := range in.hosts {
+		if other == id {
+			continue
+		}
+		short, dns, fqdn := strings.Cut(k, ".")
+		if k == key || fqdn && short == key && dnsName(k) && sameDomain(domain, dns) {
+			merge[other] = true
+		}
+	}
+	for k, other := range in.hosts {
+		if merge[other] {
+			in.hosts[k] = id
+		}
+	}
+	for k, other := range in.shorts {
+		if merge[other] {
+			in.shorts[k] = id
+		}
+	}
+	in.hosts[key] = id
 	in.mu.Unlock()
+	first := in.firstEvent
 	in.send(op{fn: func(tx *wtx) error {
+		for other := range merge {
+			// Rows still on their way carry the old id; the writer
+			// maps them as they arrive.
+			in.merged[other] = id
+			// This ingest's events only: their ids start at first.
+			if err := tx.exec(`UPDATE events SET host_id = ? WHERE id >= ? AND host_id = ?`, id, first, other); err != nil {
+				return err
+			}
+			if err := tx.exec(`DELETE FROM hosts WHERE id = ?`, other); err != nil {
+				return err
+			}
+		}
 		err := tx.exec(`UPDATE hosts SET name = ?, domain = ?, os = ?, tz = ?, origin = ?, details = ? WHERE id = ?`,
 			h.Name, h.Domain, h.OS, h.TZ, h.Origin, string(d), id)
 		return err
@@ -574,6 +632,13 @@ func (in *Ingest) writer() {
 				fail(err)
 			}
 			continue
+		}
+		if len(in.merged) > 0 {
+			for i := range o.rows {
+				if to, ok := in.merged[o.rows[i].host]; ok {
+					o.rows[i].host = to
+				}
+			}
 		}
 		if err := ins.insert(o.rows); err != nil {
 			fail(err)

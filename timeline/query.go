@@ -73,11 +73,13 @@ func (f Filter) where() (string, []any, error) {
 		}
 	}
 	if len(f.Hosts) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(f.Hosts)), ",")
-		conds = append(conds, "e.host_id IN (SELECT id FROM hosts WHERE lower(name) IN ("+ph+"))")
+		var ors []string
 		for _, h := range f.Hosts {
-			args = append(args, strings.ToLower(h))
+			c, a := HostMatch(h)
+			ors = append(ors, c)
+			args = append(args, a...)
 		}
+		conds = append(conds, "e.host_id IN (SELECT id FROM hosts WHERE "+strings.Join(ors, " OR ")+")")
 	}
 	in("e.artifact", f.Artifacts, false)
 	in("e.type", f.Types, false)

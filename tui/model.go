@@ -242,7 +242,8 @@ func resolve(ctx context.Context, c *timeline.Case, q Query) (Resolved, error) {
 		}
 	}
 	for _, h := range q.Hosts() {
-		rows, err := c.DB.QueryContext(ctx, `SELECT id FROM hosts WHERE lower(name) = lower(?) ORDER BY id`, h)
+		cond, args := timeline.HostMatch(h)
+		rows, err := c.DB.QueryContext(ctx, `SELECT id FROM hosts WHERE `+cond+` ORDER BY id`, args...)
 		if err != nil {
 			return res, fmt.Errorf("host %s: %w", h, err)
 		}

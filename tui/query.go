@@ -299,7 +299,8 @@ func (t Term) sql(res Resolved) (string, []any) {
 			}
 			return "e.host_id IN (" + idList(ids) + ")", nil
 		}
-		return "e.host_id IN (SELECT id FROM hosts WHERE lower(name) = lower(?))", []any{v}
+		cond, args := timeline.HostMatch(v)
+		return "e.host_id IN (SELECT id FROM hosts WHERE " + cond + ")", args
 	case "artifact":
 		return "e.artifact = lower(?)", []any{v}
 	case "type":
