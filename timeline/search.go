@@ -25,8 +25,8 @@ func (e *SearchError) Error() string {
 // could not tell "tool.exe" from "tool exe" or find "C$" at all. A
 // trailing * matches a prefix ("x_trad*"). OR, NOT and AND (upper case, as
 // in FTS5) and parentheses combine terms; adjacent terms are ANDed; a
-// leading - is part of the word, since "-enc" and "-Embedding" are what
-// people search command lines for.
+// leading - excludes, as in the TUI's filter, and a quoted "-enc" is the
+// command-line switch itself.
 func searchSQL(q string) (string, []any, error) {
 	p := &searchParser{q: q}
 	if err := p.lex(); err != nil {
@@ -166,6 +166,21 @@ func (p *searchParser) unary() (string, error) {
 		return "(" + c + ")", nil
 	case p.peek(")"), p.peek("AND"), p.peek("OR"):
 		return "", p.fail(t, t.text+" needs a term before it")
+	case !t.quoted && strings.HasPrefix(t.text, "-"):
+		// -word, -"phrase" and -( … ) exclude, as in the TUI's filter.
+		if t.text == "-" {
+			if p.i+1 >= len(p.toks) || p.toks[p.i+1].pos != t.pos+1 {
+				return "", p.fail(t, "- needs a term after it")
+			}
+			p.i++
+			c, err := p.unary()
+			if err != nil {
+				return "", err
+			}
+			return "NOT (" + c + ")", nil
+		}
+		p.i++
+		return "NOT (" + p.term(searchTok{text: t.text[1:], pos: t.pos + 1}) + ")", nil
 	}
 	p.i++
 	return p.term(t), nil

@@ -57,13 +57,17 @@ func TestSearch(t *testing.T) {
 		{`"X_TRADER"`, []int{0}},
 		{`x_trad*`, []int{0}},
 		{`trad*`, []int{0, 1}},
-		{`-Embedding`, []int{2, 3}}, // a leading - is part of the word
-		{`-Embedding NOT wmiprvse`, []int{3}},
+		{`"-Embedding"`, []int{2, 3}}, // quoted, the - is text
+		{`"-Embedding" NOT wmiprvse`, []int{3}},
+		{`"-Embedding" -wmiprvse`, []int{3}},
+		{`-Embedding`, []int{0, 1, 4, 5, 6, 7, 8, 9}}, // a leading - excludes
+		{`-(psexec64.exe OR mmc.exe) "-Embedding"`, []int{2}},
+		{`-"Program Files"`, []int{0, 1, 2, 3, 4, 5, 7, 8, 9}},
 		{`C$`, []int{4}},
 		{`$`, []int{4}}, // no tokens: the substring check alone
 		{`psexec64.exe OR mmc.exe`, []int{3, 5}},
-		{`(psexec64.exe OR mmc.exe) AND -Embedding`, []int{3}},
-		{`(psexec64.exe OR mmc.exe) -Embedding`, []int{3}},
+		{`(psexec64.exe OR mmc.exe) AND "-Embedding"`, []int{3}},
+		{`(psexec64.exe OR mmc.exe) -Embedding`, []int{5}},
 		{`"Program Files"`, []int{6}},
 		{`Program Files`, []int{6, 7}},
 		{`"AND"`, []int{7, 8}},  // a word, in any case, not the operator
@@ -96,6 +100,8 @@ func TestSearch(t *testing.T) {
 		{`a)`, "unexpected )"},
 		{`"a`, "unterminated quote"},
 		{`()`, "a term is missing"},
+		{`-`, "- needs a term after it"},
+		{`- a`, "- needs a term after it"},
 	} {
 		err := c.Events(context.Background(), Filter{Query: tc.q}, func(*Row) error { return nil })
 		var se *SearchError

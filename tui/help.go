@@ -50,7 +50,7 @@ func helpText() string {
 		b.WriteString("  " + fit(k[0], 28) + " " + k[1] + "\n")
 	}
 	b.WriteString(`
-Filter language (AND by default; OR between terms; - negates; "quotes" for spaces)
+Filter language (AND by default; OR between terms; - negates; "quotes" for spaces or a literal "-enc")
   host:DC01  artifact:evtx  type:4624  user:alice  path:\Temp\  event:4624
   after:2023-03-10  before:"2023-03-10 12:00"  tag:bookmark  tag:note  tag:NAME
   logon:0x116558  process:C:\Windows\System32\cmd.exe  ip:10.10.20.40  file:C:\x.exe

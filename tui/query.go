@@ -124,10 +124,12 @@ func ParseQuery(s string) (Query, error) {
 func parseTerm(t token) (Term, error) {
 	text := t.text
 	var term Term
-	if strings.HasPrefix(t.text, "-") && len(t.text) > 1 {
+	// A leading - negates; inside quotes it is text ("-enc" finds the
+	// command-line switch).
+	if strings.HasPrefix(t.raw, "-") && len(t.raw) > 1 {
 		term.Negate = true
-		text = text[1:]
-	} else if t.text == "-" {
+		text = text[1:] // the - before any quote is text's first byte
+	} else if t.raw == "-" {
 		return term, &QueryError{t.pos, "- needs a term after it"}
 	}
 	key, val, hasKey := strings.Cut(text, ":")
@@ -481,7 +483,7 @@ func (q Query) Filter() (timeline.Filter, bool) {
 // an operator word or a trailing * (a prefix there) go in quotes.
 func searchLiteral(v string) string {
 	switch {
-	case v == "AND" || v == "OR" || v == "NOT" || strings.ContainsAny(v, " \t()") || strings.HasSuffix(v, "*"):
+	case v == "AND" || v == "OR" || v == "NOT" || strings.ContainsAny(v, " \t()") || strings.HasSuffix(v, "*") || strings.HasPrefix(v, "-"):
 		return timeline.Literal(v)
 	}
 	return v

@@ -18,6 +18,7 @@ func TestParseQuery(t *testing.T) {
 		{in: `path:"Program Files\x" mimikatz`, want: `path=Program Files\x & =mimikatz`},
 		{in: `C:\Windows\Temp\a.exe`, want: `=C:\Windows\Temp\a.exe`},
 		{in: `"foo:bar"`, want: `=foo:bar`},
+		{in: `"-enc" -mimikatz -"Program Files"`, want: `=-enc & !=mimikatz & !=Program Files`},
 		{in: "event:4624 after:2023-03-10 before:2023-03-10T09:12", want: "event=4624 & after=2023-03-10 & before=2023-03-10T09:12"},
 		{in: "tag:bookmark logon:0x116558 ip:10.0.0.1 process:cmd.exe file:x", want: "tag=bookmark & logon=0x116558 & ip=10.0.0.1 & process=cmd.exe & file=x"},
 		{in: "HOST:dc01", want: "host=dc01"},

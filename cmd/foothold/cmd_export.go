@@ -57,7 +57,7 @@ Times for --after/--before are UTC ISO-8601 (2023-03-01, 2023-03-01T10:00:00.123
 	f.StringSliceVar(&o.Types, "type", nil, "only these event types (repeat or comma-separate)")
 	f.StringVar(&o.After, "after", "", "only events at or after this UTC time")
 	f.StringVar(&o.Before, "before", "", "only events before this UTC time")
-	f.StringVar(&o.Query, "query", "", "search message and path: words and \"phrases\" as typed, word* a prefix, OR/NOT/AND and ( ) combine")
+	f.StringVar(&o.Query, "query", "", "search message and path: words and \"phrases\" as typed, word* a prefix, -word excludes, OR/NOT/AND and ( ) combine")
 	cmd.MarkFlagRequired("case")
 	return cmd
 }
