@@ -35,6 +35,9 @@ func searchSQL(q string) (string, []any, error) {
 	if len(p.toks) == 0 {
 		return "", nil, nil
 	}
+	if len(p.toks) > maxSearchTokens {
+		return "", nil, p.fail(p.toks[maxSearchTokens], fmt.Sprintf("more than %d words and operators", maxSearchTokens))
+	}
 	cond, err := p.or()
 	if err != nil {
 		return "", nil, err
@@ -44,6 +47,10 @@ func searchSQL(q string) (string, []any, error) {
 	}
 	return cond, p.args, nil
 }
+
+// maxSearchTokens keeps a search within SQLite's expression depth (1000;
+// AND chains nest) and the parser's recursion shallow.
+const maxSearchTokens = 200
 
 type searchTok struct {
 	text   string

@@ -92,6 +92,9 @@ func TestSearch(t *testing.T) {
 			t.Errorf("%s: count %d (%v), want %d", tc.q, n, err, len(tc.want))
 		}
 	}
+	if n, err := c.Count(context.Background(), Filter{Query: strings.Repeat("-zzz ", 200)}); err != nil || n != int64(len(texts)) {
+		t.Errorf("200 exclusions: %d (%v), want every event", n, err)
+	}
 	for _, tc := range []struct{ q, msg string }{
 		{`AND`, "AND needs a term before it"},
 		{`a OR`, "a term is missing"},
@@ -102,6 +105,8 @@ func TestSearch(t *testing.T) {
 		{`()`, "a term is missing"},
 		{`-`, "- needs a term after it"},
 		{`- a`, "- needs a term after it"},
+		{strings.Repeat("a ", 201), "more than 200 words"},
+		{strings.Repeat("(", 300), "more than 200 words"},
 	} {
 		err := c.Events(context.Background(), Filter{Query: tc.q}, func(*Row) error { return nil })
 		var se *SearchError
