@@ -99,7 +99,8 @@ func (c *Case) BeginIngest(ctx context.Context, e *Evidence) (*Ingest, error) {
 			return nil, fmt.Errorf("clearing unfinished ingest of %s: %w", old.Path, err)
 		}
 	}
-	in := &Ingest{c: c, Evidence: e, hosts: map[string]int64{}, domains: map[int64]string{}, shorts: map[string]int64{}, merged: map[int64]int64{}, ops: make(chan op, 8), done: make(chan struct{})}
+	in := &Ingest{c: c, Evidence: e, ops: make(chan op, 8), done: make(chan struct{}),
+		hosts: map[string]int64{}, domains: map[int64]string{}, shorts: map[string]int64{}, merged: map[int64]int64{}}
 	for _, q := range []struct {
 		sql string
 		dst *int64
