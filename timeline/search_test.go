@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/foothold/foothold/parsers/event"
 )
@@ -47,6 +48,7 @@ func TestSearch(t *testing.T) {
 		`Program and Files, apart`,
 		`logon AND logoff literally`,
 		`no match in message | \Windows\Temp\lsass.dmp`,
+		`units m² and 😀 in 東京タワー, naïve`,
 	}
 	c := searchCase(t, texts)
 	for _, tc := range []struct {
@@ -60,9 +62,9 @@ func TestSearch(t *testing.T) {
 		{`"-Embedding"`, []int{2, 3}}, // quoted, the - is text
 		{`"-Embedding" NOT wmiprvse`, []int{3}},
 		{`"-Embedding" -wmiprvse`, []int{3}},
-		{`-Embedding`, []int{0, 1, 4, 5, 6, 7, 8, 9}}, // a leading - excludes
+		{`-Embedding`, []int{0, 1, 4, 5, 6, 7, 8, 9, 10}}, // a leading - excludes
 		{`-(psexec64.exe OR mmc.exe) "-Embedding"`, []int{2}},
-		{`-"Program Files"`, []int{0, 1, 2, 3, 4, 5, 7, 8, 9}},
+		{`-"Program Files"`, []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 10}},
 		{`C$`, []int{4}},
 		{`$`, []int{4}}, // no tokens: the substring check alone
 		{`psexec64.exe OR mmc.exe`, []int{3, 5}},
@@ -70,10 +72,17 @@ func TestSearch(t *testing.T) {
 		{`(psexec64.exe OR mmc.exe) -Embedding`, []int{5}},
 		{`"Program Files"`, []int{6}},
 		{`Program Files`, []int{6, 7}},
-		{`"AND"`, []int{7, 8}},  // a word, in any case, not the operator
-		{`lsass.dmp`, []int{9}}, // in the path only
+		{`"AND"`, []int{7, 8, 10}}, // a word, in any case, not the operator
+		{`lsass.dmp`, []int{9}},    // in the path only
 		{`\Windows\Temp`, []int{9}},
-		{`NOT .exe`, []int{1, 4, 6, 7, 8, 9}},
+		{`NOT .exe`, []int{1, 4, 6, 7, 8, 9, 10}},
+		// Text SQLite's tokenizer splits otherwise than Go: found by
+		// substring (東京 is inside one CJK token to the index).
+		{`m²`, []int{10}},
+		{`😀`, []int{10}},
+		{`東京`, []int{10}},
+		{`naïve`, []int{10}},
+		{`"m² and"`, []int{10}},
 	} {
 		var got []int
 		err := c.Events(context.Background(), Filter{Query: tc.q}, func(r *Row) error {
@@ -139,4 +148,37 @@ func FuzzSearch(f *testing.F) {
 			t.Fatalf("%q: %v", q, err)
 		}
 	})
+}
+
+// TestTokensAgreeWithFTS5 is the differential test behind indexable: for
+// every rune it lets through, SQLite's unicode61 tokenizer (the index's)
+// keeps "a<r>b" one token exactly when Go calls r a letter or digit. A
+// query of two tokens in quotes is a phrase, which the position-less
+// index refuses; so an error means SQLite split there.
+func TestTokensAgreeWithFTS5(t *testing.T) {
+	c := newCase(t)
+	checked := 0
+	for r := rune(1); r < 0x500; r++ {
+		if r == '"' || !indexable(string(r)) {
+			continue
+		}
+		var n int64
+		err := c.DB.QueryRow(`SELECT count(*) FROM events_fts WHERE events_fts MATCH ?`, `"a`+string(r)+`b"`).Scan(&n)
+		oneToken := err == nil
+		goToken := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if oneToken != goToken {
+			t.Errorf("U+%04X %q: SQLite one token %v, Go letter or digit %v", r, r, oneToken, goToken)
+		}
+		checked++
+	}
+	if checked < 700 {
+		t.Errorf("only %d runes checked", checked)
+	}
+	// Found by running the same check over every rune: Go letters that
+	// SQLite splits at. They must never reach FTS5.
+	for _, r := range []rune{0x19B0, 0x19C9, 0x1CF2, 0x1CF3} {
+		if indexable("a" + string(r) + "b") {
+			t.Errorf("U+%04X is indexable", r)
+		}
+	}
 }
