@@ -55,7 +55,7 @@ Filter language (AND by default; OR between terms; - negates; "quotes" for space
   after:2023-03-10  before:"2023-03-10 12:00"  tag:bookmark  tag:note  tag:NAME
   logon:0x116558  process:C:\Windows\System32\cmd.exe  ip:10.10.20.40  file:C:\x.exe
   id:42  ids:17010,17015  edge:5 (an edge's supporting events)
-  any other word: full-text search of message and path
+  any other word or "phrase": found in message or path as typed, any case
   example: host:DC01 -type:4688 logon OR rdp
 `)
 	b.WriteString(`
