@@ -92,8 +92,6 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 		}
 		seen[r.ID] = true
 		st.Events = append(st.Events, r)
-		var fields map[string]any
-		_ = json.Unmarshal([]byte(r.Fields), &fields)
 		// An event joins the story through any of its path fields (a
 		// child process through its parent_process), but only an event
 		// whose own path is the file's gives the file a spelling or a
@@ -102,6 +100,8 @@ func (c *Case) File(ctx context.Context, query string) (*FileStory, error) {
 			continue
 		}
 		paths[r.Path] = true
+		var fields map[string]any
+		_ = json.Unmarshal([]byte(r.Fields), &fields)
 		for _, h := range []string{"sha1", "sha256", "md5"} {
 			if v, ok := fields[h].(string); ok && v != "" {
 				st.Hashes[h] = strings.ToLower(v)

@@ -12,30 +12,15 @@ import (
 // but lends it neither its path nor its hashes; a name with parentheses
 // is searched as a literal.
 func TestFileStoryKeepsOwnPathsAndHashes(t *testing.T) {
-	c := newCase(t)
-	in, err := c.BeginIngest(context.Background(), &Evidence{Path: "/ev/f", Format: "raw", Size: 1, SHA256: "f", Host: "WS"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const setup, child = `C:\Users\a\Downloads\setup (1).exe`, `C:\ProgramData\TPM\TpmVscMgrSvr.exe`
-	src := in.BeginSource(0, "Microsoft-Windows-Sysmon%4Operational.evtx", "evtx", event.EVTX)
-	for i, e := range []*event.Event{
+	c := logCase(t, []*event.Event{
 		(&event.Event{Artifact: event.EVTX, Type: "1", Path: setup, Message: "Process " + setup + " started"}).
 			Add("process", setup).Add("sha256", "AA"+fmt.Sprintf("%062d", 0)),
 		(&event.Event{Artifact: event.EVTX, Type: "1", Path: child, Message: "Process " + child + " started, parent " + setup}).
 			Add("process", child).Add("parent_process", setup).Add("sha256", "BB"+fmt.Sprintf("%062d", 0)),
 		(&event.Event{Artifact: event.EVTX, Type: "1", Path: `C:\Other\setup (1).exe`, Message: `Process C:\Other\setup (1).exe started`}).
 			Add("process", `C:\Other\setup (1).exe`),
-	} {
-		e.Time, e.TimeDesc, e.Record, e.Offset = event.FileTime(133_000_000_000_000_000+int64(i)), "d", int64(i), -1
-		if err := src.Emit(e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	src.Done(3, 0, nil)
-	if err := in.Finish(nil); err != nil {
-		t.Fatal(err)
-	}
+	})
 	st, err := c.File(context.Background(), setup)
 	if err != nil {
 		t.Fatal(err)

@@ -200,20 +200,19 @@ func (in *Ingest) Host(name string) int64 {
 	// registry by its short name. They are one host when the domain
 	// agrees (or is not known).
 	short, domain, fqdn := strings.Cut(key, ".")
-	if dnsName(key) {
-		if id, ok := in.hosts[short]; fqdn && ok && sameDomain(in.domains[id], domain) {
-			in.hosts[key] = id
-			return id
-		}
-		if id, ok := in.shorts[key]; !fqdn && ok {
-			in.hosts[key] = id
-			return id
-		}
+	dns := dnsName(key)
+	if id, ok := in.hosts[short]; dns && fqdn && ok && sameDomain(in.domains[id], domain) {
+		in.hosts[key] = id
+		return id
+	}
+	if id, ok := in.shorts[key]; dns && !fqdn && ok {
+		in.hosts[key] = id
+		return id
 	}
 	id := in.nextHost
 	in.nextHost++
 	in.hosts[key] = id
-	if _, taken := in.shorts[short]; fqdn && !taken && dnsName(key) {
+	if _, taken := in.shorts[short]; dns && fqdn && !taken {
 		in.shorts[short] = id
 	}
 	in.send(op{fn: func(tx *wtx) error {

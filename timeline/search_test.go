@@ -12,9 +12,9 @@ import (
 	"github.com/foothold/foothold/parsers/event"
 )
 
-// searchCase holds one event per text (message; path where given after
-// " | "), so a search's result is the set of texts it matched.
-func searchCase(t testing.TB, texts []string) *Case {
+// logCase is a case of one event log holding evs, in order: each gets
+// the next 100 ns, record number i and no offset.
+func logCase(t testing.TB, evs []*event.Event) *Case {
 	t.Helper()
 	c := newCase(t)
 	in, err := c.BeginIngest(context.Background(), &Evidence{Path: "/ev/s", Format: "raw", Size: 1, SHA256: "s", Host: "WS"})
@@ -22,18 +22,29 @@ func searchCase(t testing.TB, texts []string) *Case {
 		t.Fatal(err)
 	}
 	src := in.BeginSource(0, "Security.evtx", "evtx", event.EVTX)
-	for i, s := range texts {
-		msg, path, _ := strings.Cut(s, " | ")
-		if err := src.Emit(&event.Event{Time: event.FileTime(133_000_000_000_000_000 + int64(i)), TimeDesc: "d",
-			Artifact: event.EVTX, Type: "4688", Message: msg, Path: path, Record: int64(i), Offset: -1}); err != nil {
+	for i, e := range evs {
+		e.Time, e.TimeDesc, e.Record, e.Offset = event.FileTime(133_000_000_000_000_000+int64(i)), "d", int64(i), -1
+		if err := src.Emit(e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	src.Done(int64(len(texts)), 0, nil)
+	src.Done(int64(len(evs)), 0, nil)
 	if err := in.Finish(nil); err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// searchCase holds one event per text (message; path where given after
+// " | "), so a search's result is the set of texts it matched.
+func searchCase(t testing.TB, texts []string) *Case {
+	t.Helper()
+	evs := make([]*event.Event, len(texts))
+	for i, s := range texts {
+		msg, path, _ := strings.Cut(s, " | ")
+		evs[i] = &event.Event{Artifact: event.EVTX, Type: "4688", Message: msg, Path: path}
+	}
+	return logCase(t, evs)
 }
 
 func TestSearch(t *testing.T) {

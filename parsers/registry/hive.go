@@ -393,11 +393,12 @@ func (w *walker) walk(k Key, path string, depth int, fn func(path string, k Key)
 	if err != nil {
 		onErr(fmt.Errorf("%s: %w", path, err))
 	}
-	names := make([]string, len(sks))
+	names, keys := make([]string, len(sks)), make([]collationKey, len(sks))
 	for i, sk := range sks {
-		names[i] = sk.Name()
+		raw, compressed := sk.rawName()
+		names[i], keys[i] = decodeName(raw, compressed), collate(raw, compressed)
 	}
-	if err := k.subkeyAnomalies(sks, names); err != nil {
+	if err := k.subkeyAnomalies(sks, names, keys); err != nil {
 		onErr(fmt.Errorf("%s: %w", path, err))
 	}
 	w.onPath[k.off] = true
@@ -416,11 +417,10 @@ func (w *walker) walk(k Key, path string, depth int, fn func(path string, k Key)
 // parent field names another key, the same name twice, names out of
 // order. Such a list was damaged or edited by something other than the
 // configuration manager; the subkeys are still walked, as libregf does.
-func (k Key) subkeyAnomalies(sks []Key, names []string) error {
+func (k Key) subkeyAnomalies(sks []Key, names []string, keys []collationKey) error {
 	self := uint32(k.off - baseBlockSize - 4)
 	var errs []error
 	var nParent, nDup, nOrder int
-	var prev collationKey
 	for i, sk := range sks {
 		if p := binary.LittleEndian.Uint32(k.h.data[sk.off+k.h.prof.Off_CM_KEY_NODE_Parent:]); p != self {
 			if nParent++; nParent == 1 {
@@ -428,9 +428,8 @@ func (k Key) subkeyAnomalies(sks []Key, names []string) error {
 					names[i], sk.off, baseBlockSize+int64(p)+4, k.off))
 			}
 		}
-		cur := collate(sk.rawName())
 		if i > 0 {
-			switch c, known := compareNames(prev, cur); {
+			switch c, known := compareNames(keys[i-1], keys[i]); {
 			case known && c == 0:
 				if nDup++; nDup == 1 {
 					errs = append(errs, fmt.Errorf("subkey %q listed twice", names[i]))
@@ -441,7 +440,6 @@ func (k Key) subkeyAnomalies(sks []Key, names []string) error {
 				}
 			}
 		}
-		prev = cur
 	}
 	if len(errs) == 0 {
 		return nil

@@ -280,9 +280,11 @@ func tsGroup(fs, out []field, objs map[string][]byte) []field {
 	}
 	isGroup := func(k string) bool { return len(objs[k]) > 0 }
 	for i := range out {
-		if out[i].raw == "" && isGroup(out[i].key) {
+		switch {
+		case !isGroup(out[i].key):
+		case out[i].raw == "":
 			out[i].raw = string(timeline.AppendJSONString(nil, string(append(objs[out[i].key], '}'))))
-		} else if isGroup(out[i].key) {
+		default:
 			// A plain field named like a group ("data" beside
 			// "data.X") is renamed as base-key collisions are.
 			out[i].key = rename(out[i].key, isGroup, func(n string) bool { return hasField(out, n) })
